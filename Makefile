@@ -16,7 +16,7 @@ test:
 	  "$$VENV/bin/python" -m pytest $(PYTEST_ARGS)
 
 serve:
-	@eval "$$(bash $(SETUP))" && "$$VENV/bin/python" scripts/serve.py --comfyui "$$COMFYUI" --port $(PORT)
+	@eval "$$(bash $(SETUP))" && "$$VENV/bin/python" scripts/host.py --comfyui "$$COMFYUI" --port $(PORT)
 
 lint:
 	@eval "$$(bash $(SETUP))" && "$$VENV/bin/ruff" check . && "$$VENV/bin/ruff" format --check .

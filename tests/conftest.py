@@ -1,5 +1,20 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(Path(__file__).parent)]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """One real ComfyUI for the API and browser tests, with tiny models in its temp models folder."""
+    from comfy import Server
+    from tiny import write_tiny_models
+
+    base = tmp_path_factory.mktemp("comfy-base")
+    write_tiny_models(base / "models")
+    srv = Server(base)
+    yield srv
+    srv.stop()

@@ -58,8 +58,8 @@ def save_qwen_folder(encoder: SemanticEncoder, folder: Path, layout: str = "visu
 def write_tiny_models(models_dir: Path) -> dict[str, str]:
     """Populate a ComfyUI models folder with the tiny models the bundled workflows name in tests."""
     enc = tiny_encoder()
-    save_encoder(enc, models_dir / "semanticgen" / "encoders" / "tiny-qwen2.5-vl-tower.safetensors")
+    save_encoder(enc, models_dir / "semanticgen" / "encoders" / "toy_encoder.safetensors")
     save_qwen_folder(enc, models_dir / "semanticgen" / "encoders" / "tiny-qwen2.5-vl", layout="model.visual")
-    save_compressor(tiny_compressor(), models_dir / "semanticgen" / "compressors" / "tiny-c8.safetensors")
+    save_compressor(tiny_compressor(), models_dir / "semanticgen" / "compressors" / "toy_compressor_c8.safetensors")
     save_compressor(tiny_compressor(in_dim=40), models_dir / "semanticgen" / "compressors" / "tiny-c8-d40.safetensors")
-    return {"encoder": "tiny-qwen2.5-vl-tower.safetensors", "compressor": "tiny-c8.safetensors"}
+    return {"encoder": "toy_encoder.safetensors", "compressor": "toy_compressor_c8.safetensors"}

@@ -1,0 +1,90 @@
+"""Model folders, safe name resolution, devices and dtypes: everything the loaders share."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import comfy.model_management as mm
+import comfy.model_patcher
+import folder_paths
+import torch
+
+PACK_DIR = Path(__file__).resolve().parents[1]
+FOLDERS = {  # folder_paths key -> sub-folder of ComfyUI's models dir
+    "semanticgen_encoders": "semanticgen/encoders",
+    "semanticgen_compressors": "semanticgen/compressors",
+}
+EXTENSIONS = {".safetensors"}
+DTYPES = {"auto": None, "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def register_model_folders() -> None:
+    """Register `models/semanticgen/*` with ComfyUI (plus the demo weights bundled with the pack)."""
+    for key, sub in FOLDERS.items():
+        folder_paths.add_model_folder_path(key, os.path.join(folder_paths.models_dir, sub), is_default=True)
+        bundled = PACK_DIR / "models" / sub.split("/", 1)[1]
+        if bundled.is_dir():
+            folder_paths.add_model_folder_path(key, str(bundled))
+        paths, exts = folder_paths.folder_names_and_paths[key]
+        folder_paths.folder_names_and_paths[key] = (paths, set(exts) | EXTENSIONS)
+
+
+def copy_sample_inputs() -> None:
+    """Put the pack's sample reference video into ComfyUI's input folder so the bundled workflows run as-is."""
+    src = PACK_DIR / "assets" / "semanticgen_sample.mp4"
+    dest = Path(folder_paths.get_input_directory()) / src.name
+    if src.is_file() and not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.tmp")
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+
+
+def list_models(key: str, folders: bool = False) -> list[str]:
+    """Files (and, with `folders`, checkpoint folders holding a config.json) under a registered key."""
+    names = set(folder_paths.get_filename_list(key))
+    if folders:
+        for base in folder_paths.get_folder_paths(key):
+            if os.path.isdir(base):
+                names.update(d.name for d in os.scandir(base) if d.is_dir() and os.path.isfile(Path(d) / "config.json"))
+    return sorted(names)
+
+
+def check_choice(input_name: str, value: str, options: list[str]) -> bool | str:
+    """`validate_inputs` helper: ComfyUI 0.3.75 does not check V3 combo values, so we do."""
+    if value in options:
+        return True
+    shown = options if len(options) <= 12 else options[:12] + ["..."]
+    return f"{input_name}: {value!r} is not one of {shown}"
+
+
+def resolve_model(key: str, name: str, input_name: str, folders: bool = False) -> Path:
+    """Full path of a listed model. Only names the folder lists are accepted: no traversal, no absolute paths."""
+    if name not in list_models(key, folders):
+        sub = FOLDERS[key]
+        raise ValueError(f"{input_name}: {name!r} is not a model in models/{sub} (put it there and refresh)")
+    for base in folder_paths.get_folder_paths(key):
+        path = Path(base) / name
+        if path.exists() and os.path.commonpath([os.path.abspath(path), os.path.abspath(base)]) == os.path.abspath(base):
+            return path
+    raise ValueError(f"{input_name}: {name!r} vanished from the model folder")
+
+
+def pick_dtype(choice: str, device: torch.device) -> torch.dtype:
+    """`auto`: fp32 on the CPU (no fast bf16 on most CPUs), else what ComfyUI deems best for the device."""
+    if choice not in DTYPES:
+        raise ValueError(f"dtype: expected one of {list(DTYPES)}, got {choice!r}")
+    if DTYPES[choice] is not None:
+        return DTYPES[choice]
+    if device.type == "cpu":
+        return torch.float32
+    if mm.should_use_bf16(device):
+        return torch.bfloat16
+    return torch.float16 if mm.should_use_fp16(device) else torch.float32
+
+
+def patcher(model: torch.nn.Module, load_device: torch.device, offload_device: torch.device):
+    """Hand the module to ComfyUI's memory manager: it moves weights, we never do."""
+    return comfy.model_patcher.ModelPatcher(model, load_device=load_device, offload_device=offload_device)

@@ -1,0 +1,175 @@
+"""The bundled workflows, written once as a small graph spec and rendered to both ComfyUI formats.
+
+    python scripts/workflows.py --server http://127.0.0.1:8188     # rewrite workflows/*.json and workflows/api/*.json
+
+The UI format (what the canvas loads, listed as templates) needs the node schemas (input order, output
+names), so it is built from a running server's /object_info. The API format (what headless users POST to
+/prompt) comes from the same spec; tests check it equals what the real frontend's `graphToPrompt` gives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
+UPLOAD_FLAGS = ("image_upload", "video_upload", "audio_upload", "animated_image_upload")
+
+
+@dataclass
+class Node:
+    id: int
+    type: str
+    widgets: dict = field(default_factory=dict)  # widget name -> value
+    links: dict = field(default_factory=dict)  # input name -> (source node id, output slot)
+    pos: tuple[float, float] = (0.0, 0.0)
+    title: str | None = None
+
+
+@dataclass
+class Workflow:
+    name: str
+    title: str
+    description: str
+    nodes: list[Node]
+
+
+ENCODER = "toy_encoder.safetensors"
+COMPRESSOR = "toy_compressor_c8.safetensors"
+SAMPLE_VIDEO = "semanticgen_sample.mp4"
+
+WORKFLOWS = [
+    Workflow(
+        name="semanticgen_reference_features",
+        title="SemanticGen: look at a video's semantic features",
+        description="LoadVideo → Semantic Encoder → Semantic Compressor → Semantic Preview → SaveVideo.",
+        nodes=[
+            Node(1, "LoadVideo", {"file": SAMPLE_VIDEO}, pos=(0, 0)),
+            Node(2, "SemanticGenEncoderLoader", {"encoder_name": ENCODER, "dtype": "auto", "device": "default"},
+                 pos=(0, 380)),
+            Node(3, "SemanticGenEncode", {"fps": 24.0, "sample_fps": 1.6}, {"encoder": (2, 0), "video": (1, 0)},
+                 pos=(360, 0)),
+            Node(4, "SemanticGenCompressorLoader", {"compressor_name": COMPRESSOR, "dtype": "auto"}, pos=(360, 380)),
+            Node(5, "SemanticGenCompress", {"mode": "mean", "seed": 0}, {"compressor": (4, 0), "features": (3, 0)},
+                 pos=(720, 0)),
+            Node(6, "SemanticGenPreview", {}, {"semantic": (5, 0)}, pos=(1080, 0)),
+            Node(7, "CreateVideo", {"fps": 8.0}, {"images": (6, 0), "fps": (6, 1)}, pos=(1380, 0)),
+            Node(8, "SaveVideo", {"filename_prefix": "semanticgen/features", "format": "auto", "codec": "auto"},
+                 {"video": (7, 0)}, pos=(1680, 0)),
+        ],  # fmt: skip
+    ),
+]
+
+
+def _inputs(info: dict) -> list[tuple[str, str, dict]]:
+    """(name, type, options) of a node's inputs in the order the frontend lays out widgets."""
+    spec = {**info["input"].get("required", {}), **info["input"].get("optional", {})}
+    order = info.get("input_order", {})
+    names = order.get("required", []) + order.get("optional", [])
+    out = []
+    for name in names:
+        t, opts = spec[name][0], (spec[name][1] if len(spec[name]) > 1 else {})
+        out.append((name, "COMBO" if isinstance(t, list) else t, opts))
+    return out
+
+
+def to_api(wf: Workflow) -> dict:
+    """API format: widget values and links by input name."""
+    prompt = {}
+    for n in wf.nodes:
+        inputs = dict(n.widgets)
+        inputs.update({k: [str(src), slot] for k, (src, slot) in n.links.items()})
+        prompt[str(n.id)] = {"class_type": n.type, "inputs": inputs, "_meta": {"title": n.title or n.type}}
+    return prompt
+
+
+def to_ui(wf: Workflow, object_info: dict) -> dict:
+    """UI (LiteGraph) format: positioned nodes, typed slots, a link table and positional widget values."""
+    by_id = {n.id: n for n in wf.nodes}
+    links, nodes = [], []
+    out_links: dict[tuple[int, int], list[int]] = {}
+    for n in wf.nodes:
+        for name, (src, slot) in n.links.items():
+            link_id = len(links) + 1
+            src_type = object_info[by_id[src].type]["output"][slot]
+            in_slot = [i for i, (iname, _, _) in enumerate(_linkable(n, object_info)) if iname == name][0]
+            links.append([link_id, src, slot, n.id, in_slot, src_type])
+            out_links.setdefault((src, slot), []).append(link_id)
+    for order, n in enumerate(wf.nodes):
+        info = object_info[n.type]
+        inputs, widgets = [], []
+        for name, typ, opts in _linkable(n, object_info):
+            entry = {"name": name, "type": typ, "link": None}
+            if opts.get("optional"):
+                entry["shape"] = 7
+            if typ in WIDGET_TYPES:
+                entry["widget"] = {"name": name}
+            link = [lk for lk in links if lk[3] == n.id and lk[4] == len(inputs)]
+            entry["link"] = link[0][0] if link else None
+            inputs.append(entry)
+        for name, typ, opts in _inputs(info):
+            if typ in WIDGET_TYPES:
+                widgets.append(n.widgets.get(name, opts.get("default")))
+                if any(opts.get(flag) for flag in UPLOAD_FLAGS):
+                    widgets.append("image")  # the frontend's upload button serialises this value
+        outputs = [
+            {"name": oname, "type": otype, "links": out_links.get((n.id, slot), [])}
+            for slot, (oname, otype) in enumerate(zip(info["output_name"], info["output"], strict=True))
+        ]
+        node = {
+            "id": n.id, "type": n.type, "pos": list(n.pos), "size": [300, 120], "flags": {}, "order": order,
+            "mode": 0, "inputs": inputs, "outputs": outputs,
+            "properties": {"Node name for S&R": n.type}, "widgets_values": widgets,
+        }  # fmt: skip
+        if n.title:
+            node["title"] = n.title
+        nodes.append(node)
+    return {
+        "id": f"semanticgen-{wf.name}", "revision": 0, "last_node_id": max(by_id), "last_link_id": len(links),
+        "nodes": nodes, "links": links, "groups": [], "config": {},
+        "extra": {"ds": {"scale": 0.8, "offset": [40, 40]}, "info": {"title": wf.title, "description": wf.description}},
+        "version": 0.4,
+    }  # fmt: skip
+
+
+def _linkable(n: Node, object_info: dict) -> list[tuple[str, str, dict]]:
+    """Inputs that appear as slots: every socket input, plus widget inputs that this node links."""
+    out = []
+    for name, typ, opts in _inputs(object_info[n.type]):
+        is_optional = name in object_info[n.type]["input"].get("optional", {})
+        if typ not in WIDGET_TYPES or name in n.links:
+            out.append((name, typ, {**opts, "optional": is_optional}))
+    return out
+
+
+def render_all(object_info: dict) -> dict[Path, str]:
+    """Every file this script owns -> its text."""
+    files = {}
+    for wf in WORKFLOWS:
+        files[ROOT / "workflows" / f"{wf.name}.json"] = json.dumps(to_ui(wf, object_info), indent=2) + "\n"
+        files[ROOT / "workflows" / "api" / f"{wf.name}.json"] = json.dumps(to_api(wf), indent=2) + "\n"
+    return files
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--server", default="http://127.0.0.1:8188", help="a running ComfyUI with this pack")
+    a = ap.parse_args()
+    with urllib.request.urlopen(f"{a.server}/object_info", timeout=60) as r:
+        object_info = json.load(r)
+    for path, text in render_all(object_info).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+        sys.stdout.write(f"wrote {path.relative_to(ROOT)}\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""Through the real ComfyUI server's HTTP API: registration, templates, bundled workflows, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import av
+import pytest
+import torch
+from comfy import ROOT, error_message
+from safetensors.torch import save_file
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import workflows  # noqa: E402
+
+pytestmark = pytest.mark.api
+PACK_NODES = {
+    "SemanticGenEncoderLoader", "SemanticGenEncode", "SemanticGenCompressorLoader", "SemanticGenCompress",
+    "SemanticGenPreview",
+}  # fmt: skip
+
+
+def api_workflow(name: str) -> dict:
+    return json.loads((ROOT / "workflows" / "api" / f"{name}.json").read_text())
+
+
+def frame_count(path: Path) -> int:
+    with av.open(str(path)) as c:
+        return sum(1 for _ in c.decode(video=0))
+
+
+def test_nodes_registered_with_tooltips_and_no_import_errors(server):
+    status, info = server.get("/object_info")
+    assert status == 200
+    assert PACK_NODES <= set(info)
+    for node_id in PACK_NODES:
+        node = info[node_id]
+        assert node["category"].startswith("SemanticGen")
+        for group in ("required", "optional"):
+            for name, spec in node["input"].get(group, {}).items():
+                assert len(spec) > 1 and spec[1].get("tooltip"), f"{node_id}.{name} has no tooltip"
+    log = server.log()
+    assert "IMPORT FAILED" not in log and "Cannot import" not in log, log[-3000:]
+
+
+def test_workflows_listed_as_templates(server):
+    status, templates = server.get("/api/workflow_templates")
+    assert status == 200
+    names = {n for lst in templates.values() for n in lst}
+    for wf in workflows.WORKFLOWS:
+        assert wf.name in names
+        status, body = server.get(f"/api/workflow_templates/{next(iter(templates))}/{wf.name}.json")
+        assert status == 200 and body["nodes"]
+    assert not any("api" in n.split("/") for n in names)  # API twins are not templates
+
+
+def test_bundled_workflow_files_are_generated_from_the_spec(server):
+    _, info = server.get("/object_info")
+    for path, text in workflows.render_all(info).items():
+        assert path.read_text() == text, f"{path.name} is stale: run scripts/workflows.py"
+
+
+def test_reference_features_workflow_writes_a_video(server):
+    entry = server.run(api_workflow("semanticgen_reference_features"))
+    assert entry["status"]["status_str"] == "success", error_message(entry)
+    (video,) = server.outputs(entry)
+    assert video.is_file() and video.suffix == ".mp4"
+    assert frame_count(video) == 24  # one preview frame per frame of the 24-frame sample
+
+
+def test_checkpoint_folder_as_encoder(server):
+    prompt = api_workflow("semanticgen_reference_features")
+    prompt["2"]["inputs"]["encoder_name"] = "tiny-qwen2.5-vl"  # Qwen2.5-VL folder, model.visual.* keys
+    entry = server.run(prompt)
+    assert entry["status"]["status_str"] == "success", error_message(entry)
+
+
+def still_serves(server) -> None:
+    entry = server.run(api_workflow("semanticgen_reference_features"))
+    assert entry["status"]["status_str"] == "success", error_message(entry)
+
+
+def refused(server, prompt: dict, input_name: str) -> str:
+    """Validation refusal: HTTP 400 with node_errors naming the input."""
+    status, body = server.queue(prompt)
+    assert status == 400, body
+    text = json.dumps(body["node_errors"])
+    assert input_name in text, text
+    return text
+
+
+def failed(server, prompt: dict, *words: str) -> str:
+    status, body = server.queue(prompt)
+    assert status == 200 and not body.get("node_errors"), body
+    entry = server.wait(body["prompt_id"])
+    assert entry["status"]["status_str"] == "error"
+    msg = error_message(entry)
+    for w in words:
+        assert w in msg, msg
+    return msg
+
+
+def test_bad_input_fps_and_combos(server):
+    prompt = api_workflow("semanticgen_reference_features")
+    prompt["3"]["inputs"]["sample_fps"] = 0
+    refused(server, prompt, "sample_fps")
+    prompt = api_workflow("semanticgen_reference_features")
+    prompt["5"]["inputs"]["mode"] = "median"
+    assert "mode" in refused(server, prompt, "median")
+    prompt = api_workflow("semanticgen_reference_features")
+    prompt["2"]["inputs"]["encoder_name"] = "../../../etc/passwd"
+    refused(server, prompt, "encoder_name")
+    still_serves(server)
+
+
+def test_bad_input_not_a_video(server):
+    (server.base / "input" / "notes.mp4").write_text("this is not a video\n" * 50)
+    prompt = api_workflow("semanticgen_reference_features")
+    prompt["1"]["inputs"]["file"] = "notes.mp4"
+    failed(server, prompt, "video")
+    still_serves(server)
+
+
+def test_bad_input_zero_frames(server):
+    path = server.base / "input" / "empty.mp4"
+    with av.open(str(path), mode="w") as out:
+        s = out.add_stream("libx264", rate=8)
+        s.width, s.height, s.pix_fmt = 64, 64, "yuv420p"
+    prompt = api_workflow("semanticgen_reference_features")
+    prompt["1"]["inputs"]["file"] = "empty.mp4"
+    assert "Invalid video file" in refused(server, prompt, "file")  # ComfyUI's LoadVideo refuses it first
+    still_serves(server)  # zero frames reaching our node: tests/test_nodes.py
+
+
+def test_bad_input_folder_without_vision_weights(server):
+    folder = server.base / "models" / "semanticgen" / "encoders" / "no-vision"
+    shutil.copytree(server.base / "models" / "semanticgen" / "encoders" / "tiny-qwen2.5-vl", folder)
+    for f in folder.glob("*.safetensors"):
+        f.unlink()
+    (folder / "model.safetensors.index.json").unlink(missing_ok=True)
+    save_file({"model.embed_tokens.weight": torch.zeros(4, 4)}, str(folder / "model.safetensors"))
+    prompt = api_workflow("semanticgen_reference_features")
+    prompt["2"]["inputs"]["encoder_name"] = "no-vision"
+    failed(server, prompt, "encoder_name", "no vision weights")
+    still_serves(server)
+
+
+def test_bad_input_compressor_width_mismatch(server):
+    prompt = api_workflow("semanticgen_reference_features")
+    prompt["4"]["inputs"]["compressor_name"] = "tiny-c8-d40.safetensors"
+    failed(server, prompt, "features", "expects width 40, got 48")
+    still_serves(server)
