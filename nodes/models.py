@@ -67,7 +67,9 @@ def resolve_model(key: str, name: str, input_name: str, folders: bool = False) -
         raise ValueError(f"{input_name}: {name!r} is not a model in models/{sub} (put it there and refresh)")
     for base in folder_paths.get_folder_paths(key):
         path = Path(base) / name
-        if path.exists() and os.path.commonpath([os.path.abspath(path), os.path.abspath(base)]) == os.path.abspath(base):
+        if path.exists() and os.path.commonpath([os.path.abspath(path), os.path.abspath(base)]) == os.path.abspath(
+            base
+        ):
             return path
     raise ValueError(f"{input_name}: {name!r} vanished from the model folder")
 

@@ -29,12 +29,23 @@ class EncoderLoader(io.ComfyNode):
             description="Loads the Qwen2.5-VL vision tower (extracted file or full checkpoint folder; only the "
             "vision weights are read) from models/semanticgen/encoders.",
             inputs=[
-                io.Combo.Input("encoder_name", options=list_models("semanticgen_encoders", folders=True),
-                               tooltip="Vision-tower .safetensors file or Qwen2.5-VL checkpoint folder."),
-                io.Combo.Input("dtype", options=DTYPE_OPTIONS, default="auto",
-                               tooltip="Weight dtype. auto: fp32 on CPU, bf16/fp16 on GPUs that support it."),
-                io.Combo.Input("device", options=DEVICE_OPTIONS, default="default",
-                               tooltip="default: ComfyUI's text-encoder device (GPU if any); cpu: keep it off the GPU."),
+                io.Combo.Input(
+                    "encoder_name",
+                    options=list_models("semanticgen_encoders", folders=True),
+                    tooltip="Vision-tower .safetensors file or Qwen2.5-VL checkpoint folder.",
+                ),
+                io.Combo.Input(
+                    "dtype",
+                    options=DTYPE_OPTIONS,
+                    default="auto",
+                    tooltip="Weight dtype. auto: fp32 on CPU, bf16/fp16 on GPUs that support it.",
+                ),
+                io.Combo.Input(
+                    "device",
+                    options=DEVICE_OPTIONS,
+                    default="default",
+                    tooltip="default: ComfyUI's text-encoder device (GPU if any); cpu: keep it off the GPU.",
+                ),
             ],  # fmt: skip
             outputs=[Encoder.Output(display_name="encoder")],
         )
@@ -73,10 +84,22 @@ class Encode(io.ComfyNode):
                 Encoder.Input("encoder", tooltip="From Load Semantic Encoder."),
                 io.Video.Input("video", optional=True, tooltip="Reference video; its own frame rate is used."),
                 io.Image.Input("images", optional=True, tooltip="Reference frames, used when no video is connected."),
-                io.Float.Input("fps", default=24.0, min=0.01, max=240.0, step=0.01,
-                               tooltip="Frame rate of `images` (ignored for `video`, which carries its own)."),
-                io.Float.Input("sample_fps", default=1.6, min=0.1, max=60.0, step=0.1,
-                               tooltip="Frames per second shown to the encoder (the paper uses 1.6)."),
+                io.Float.Input(
+                    "fps",
+                    default=24.0,
+                    min=0.01,
+                    max=240.0,
+                    step=0.01,
+                    tooltip="Frame rate of `images` (ignored for `video`, which carries its own).",
+                ),
+                io.Float.Input(
+                    "sample_fps",
+                    default=1.6,
+                    min=0.1,
+                    max=60.0,
+                    step=0.1,
+                    tooltip="Frames per second shown to the encoder (the paper uses 1.6).",
+                ),
             ],  # fmt: skip
             outputs=[Features.Output(display_name="features")],
         )
@@ -108,10 +131,17 @@ class CompressorLoader(io.ComfyNode):
             category=CATEGORY,
             description="Loads a compressor MLP (d → c) from models/semanticgen/compressors.",
             inputs=[
-                io.Combo.Input("compressor_name", options=list_models("semanticgen_compressors"),
-                               tooltip="Compressor .safetensors trained with the latent generator."),
-                io.Combo.Input("dtype", options=DTYPE_OPTIONS, default="auto",
-                               tooltip="Weight dtype. auto: fp32 on CPU, bf16/fp16 on GPUs that support it."),
+                io.Combo.Input(
+                    "compressor_name",
+                    options=list_models("semanticgen_compressors"),
+                    tooltip="Compressor .safetensors trained with the latent generator.",
+                ),
+                io.Combo.Input(
+                    "dtype",
+                    options=DTYPE_OPTIONS,
+                    default="auto",
+                    tooltip="Weight dtype. auto: fp32 on CPU, bf16/fp16 on GPUs that support it.",
+                ),
             ],  # fmt: skip
             outputs=[Compressor.Output(display_name="compressor")],
         )
@@ -143,10 +173,19 @@ class Compress(io.ComfyNode):
             inputs=[
                 Compressor.Input("compressor", tooltip="From Load Semantic Compressor."),
                 Features.Input("features", tooltip="From Semantic Encoder."),
-                io.Combo.Input("mode", options=["mean", "sample"], default="mean",
-                               tooltip="mean: deterministic posterior mean (re-synthesis); sample: draw from it."),
-                io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF,
-                             tooltip="Seed of the posterior sample (sample mode only)."),
+                io.Combo.Input(
+                    "mode",
+                    options=["mean", "sample"],
+                    default="mean",
+                    tooltip="mean: deterministic posterior mean (re-synthesis); sample: draw from it.",
+                ),
+                io.Int.Input(
+                    "seed",
+                    default=0,
+                    min=0,
+                    max=0xFFFFFFFFFFFFFFFF,
+                    tooltip="Seed of the posterior sample (sample mode only).",
+                ),
             ],  # fmt: skip
             outputs=[Semantic.Output(display_name="semantic")],
         )
@@ -171,8 +210,11 @@ class Preview(io.ComfyNode):
             description="Shows semantic features as video: their top 3 principal components as RGB, one frame per "
             "frame of the source video, at its size and frame rate (feed CreateVideo → SaveVideo).",
             inputs=[
-                io.MultiType.Input("semantic", types=[Features, Semantic],
-                                   tooltip="Features (from the encoder) or compressed semantics."),
+                io.MultiType.Input(
+                    "semantic",
+                    types=[Features, Semantic],
+                    tooltip="Features (from the encoder) or compressed semantics.",
+                ),
             ],  # fmt: skip
             outputs=[
                 io.Image.Output(display_name="images"),

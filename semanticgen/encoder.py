@@ -274,7 +274,9 @@ def main(argv: list[str] | None = None) -> None:
 
     ap = argparse.ArgumentParser(description="Extract the Qwen2.5-VL vision tower into one safetensors file.")
     ap.add_argument("checkpoint", help="Qwen2.5-VL checkpoint folder (config.json + safetensors shards)")
-    ap.add_argument("output", help="output .safetensors file, e.g. ComfyUI/models/semanticgen/encoders/qwen3b.safetensors")
+    ap.add_argument(
+        "output", help="output .safetensors file, e.g. ComfyUI/models/semanticgen/encoders/qwen3b.safetensors"
+    )
     ap.add_argument("--dtype", choices=["keep", "fp32", "fp16", "bf16"], default="keep")
     a = ap.parse_args(argv)
     dt = {"keep": None, "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[a.dtype]

@@ -40,7 +40,9 @@ def save_qwen_folder(encoder: SemanticEncoder, folder: Path, layout: str = "visu
     cfg = asdict(encoder.config)
     vision = {k: v for k, v in cfg.items() if k not in ("min_pixels", "max_pixels", "image_mean", "image_std")}
     vision["in_chans"] = vision.pop("in_channels")  # as real config.json files spell it
-    (folder / "config.json").write_text(json.dumps({"model_type": "qwen2_5_vl", "hidden_size": 16, "vision_config": vision}))
+    (folder / "config.json").write_text(
+        json.dumps({"model_type": "qwen2_5_vl", "hidden_size": 16, "vision_config": vision})
+    )
     keys = sorted(tensors)
     if shards == 1:
         save_file(tensors, str(folder / "model.safetensors"))
