@@ -4,7 +4,7 @@ SETUP := scripts/setup.sh
 PORT ?= 8188
 PYTEST_ARGS ?=
 
-.PHONY: setup test serve lint
+.PHONY: setup test serve lint workflows
 
 setup:
 	@bash $(SETUP) --browser >/dev/null
@@ -20,3 +20,6 @@ serve:
 
 lint:
 	@eval "$$(bash $(SETUP))" && "$$VENV/bin/ruff" check . && "$$VENV/bin/ruff" format --check .
+
+workflows:
+	@eval "$$(bash $(SETUP))" && SEMANTICGEN_COMFYUI="$$COMFYUI" "$$VENV/bin/python" scripts/workflows.py

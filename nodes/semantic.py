@@ -184,6 +184,7 @@ class Compress(io.ComfyNode):
                     default=0,
                     min=0,
                     max=0xFFFFFFFFFFFFFFFF,
+                    control_after_generate=True,
                     tooltip="Seed of the posterior sample (sample mode only).",
                 ),
             ],  # fmt: skip

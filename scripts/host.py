@@ -59,6 +59,102 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> None
     raise TimeoutError(f"ComfyUI at {url} not ready after {timeout:.0f}s")
 
 
+def comfyui_path() -> Path:
+    path = os.environ.get("SEMANTICGEN_COMFYUI")
+    if not path or not (Path(path) / "main.py").is_file():
+        raise RuntimeError("SEMANTICGEN_COMFYUI is not set to a ComfyUI folder: use `make test` / `make serve`")
+    return Path(path)
+
+
+class Server:
+    """A running ComfyUI. `post` / `get` speak JSON; `run` queues a prompt and waits for its history."""
+
+    def __init__(self, base: Path, port: int | None = None, extra: list[str] | None = None):
+        self.base = prepare_base(base)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = base / "server.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        cmd = command(comfyui_path(), self.base, self.port, extra)
+        self.proc = subprocess.Popen(cmd, cwd=comfyui_path(), stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        try:
+            wait_ready(self.url, self.proc)
+        except Exception:
+            self.stop()
+            raise RuntimeError(f"ComfyUI did not start:\n{self.log()[-4000:]}") from None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict | list | str]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                status, raw = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            status, raw = e.code, e.read()
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, raw.decode(errors="replace")
+
+    def get(self, path: str):
+        return self.request("GET", path)
+
+    def post(self, path: str, body: dict):
+        return self.request("POST", path, body)
+
+    def queue(self, prompt: dict) -> tuple[int, dict]:
+        return self.post("/prompt", {"prompt": prompt, "client_id": "semanticgen-tests"})
+
+    def wait(self, prompt_id: str, timeout: float = 300.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status, hist = self.get(f"/history/{prompt_id}")
+            if status == 200 and prompt_id in hist and hist[prompt_id].get("status", {}).get("completed") is not None:
+                entry = hist[prompt_id]
+                if entry["status"].get("status_str") in ("success", "error"):
+                    return entry
+            time.sleep(0.25)
+        raise TimeoutError(f"prompt {prompt_id} did not finish in {timeout:.0f}s")
+
+    def run(self, prompt: dict, timeout: float = 300.0) -> dict:
+        """Queue and wait; fails the test with the server's own words if the prompt was refused."""
+        status, body = self.queue(prompt)
+        if status != 200 or body.get("node_errors"):
+            raise AssertionError(f"prompt refused ({status}): {json.dumps(body)[:2000]}")
+        return self.wait(body["prompt_id"], timeout)
+
+    def outputs(self, entry: dict, kind: str = "images") -> list[Path]:
+        """Files a finished prompt wrote, as paths in the output folder."""
+        files = []
+        for node_out in entry.get("outputs", {}).values():
+            for item in node_out.get(kind, []):
+                files.append(self.base / "output" / item.get("subfolder", "") / item["filename"])
+        return files
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+def error_message(entry: dict) -> str:
+    """The exception message of a failed prompt from /history."""
+    for kind, data in entry["status"].get("messages", []):
+        if kind == "execution_error":
+            return f"{data.get('exception_type')}: {data.get('exception_message')}"
+    return ""
+
+
 def main() -> None:
     import argparse
 

@@ -1,6 +1,6 @@
 """The bundled workflows, written once as a small graph spec and rendered to both ComfyUI formats.
 
-    python scripts/workflows.py --server http://127.0.0.1:8188     # rewrite workflows/*.json and workflows/api/*.json
+    make workflows      # rewrite workflows/*.json and workflows/api/*.json (starts a temporary ComfyUI)
 
 The UI format (what the canvas loads, listed as templates) needs the node schemas (input order, output
 names), so it is built from a running server's /object_info. The API format (what headless users POST to
@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,13 +99,17 @@ def _inputs(info: dict) -> list[tuple[str, str, dict]]:
     return out
 
 
-def to_api(wf: Workflow) -> dict:
-    """API format: widget values and links by input name."""
+def to_api(wf: Workflow, object_info: dict) -> dict:
+    """API format: widget values and links by input name, titled like the frontend titles them."""
     prompt = {}
     for n in wf.nodes:
         inputs = dict(n.widgets)
         inputs.update({k: [str(src), slot] for k, (src, slot) in n.links.items()})
-        prompt[str(n.id)] = {"class_type": n.type, "inputs": inputs, "_meta": {"title": n.title or n.type}}
+        prompt[str(n.id)] = {
+            "class_type": n.type,
+            "inputs": inputs,
+            "_meta": {"title": n.title or object_info[n.type]["display_name"]},
+        }
     return prompt
 
 
@@ -135,6 +140,8 @@ def to_ui(wf: Workflow, object_info: dict) -> dict:
         for name, typ, opts in _inputs(info):
             if typ in WIDGET_TYPES:
                 widgets.append(n.widgets.get(name, opts.get("default")))
+                if opts.get("control_after_generate"):
+                    widgets.append("fixed")  # the frontend's seed control: bundled workflows are reproducible
                 if any(opts.get(flag) for flag in UPLOAD_FLAGS):
                     widgets.append("image")  # the frontend's upload button serialises this value
         outputs = [
@@ -150,7 +157,8 @@ def to_ui(wf: Workflow, object_info: dict) -> dict:
             node["title"] = n.title
         nodes.append(node)
     return {
-        "id": f"semanticgen-{wf.name}", "revision": 0, "last_node_id": max(by_id), "last_link_id": len(links),
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"semanticgen/{wf.name}")), "revision": 0,
+        "last_node_id": max(by_id), "last_link_id": len(links),
         "nodes": nodes, "links": links, "groups": [], "config": {},
         "extra": {"ds": {"scale": 0.8, "offset": [40, 40]}, "info": {"title": wf.title, "description": wf.description}},
         "version": 0.4,
@@ -172,16 +180,28 @@ def render_all(object_info: dict) -> dict[Path, str]:
     files = {}
     for wf in WORKFLOWS:
         files[ROOT / "workflows" / f"{wf.name}.json"] = json.dumps(to_ui(wf, object_info), indent=2) + "\n"
-        files[ROOT / "workflows" / "api" / f"{wf.name}.json"] = json.dumps(to_api(wf), indent=2) + "\n"
+        files[ROOT / "workflows" / "api" / f"{wf.name}.json"] = json.dumps(to_api(wf, object_info), indent=2) + "\n"
     return files
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--server", default="http://127.0.0.1:8188", help="a running ComfyUI with this pack")
+    ap.add_argument("--server", default=None, help="a running ComfyUI with this pack (default: start one)")
     a = ap.parse_args()
-    with urllib.request.urlopen(f"{a.server}/object_info", timeout=60) as r:
-        object_info = json.load(r)
+    if a.server:
+        with urllib.request.urlopen(f"{a.server}/object_info", timeout=60) as r:
+            object_info = json.load(r)
+    else:
+        import tempfile
+
+        from host import Server
+
+        with tempfile.TemporaryDirectory() as tmp:
+            srv = Server(Path(tmp))
+            try:
+                object_info = srv.get("/object_info")[1]
+            finally:
+                srv.stop()
     for path, text in render_all(object_info).items():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")

@@ -1,0 +1,57 @@
+"""Every bundled workflow in the real ComfyUI frontend (headless Chromium via playwright-core)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from comfy import ROOT, error_message
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+WORKFLOWS = sorted((ROOT / "workflows").glob("*.json"))
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def frontend(server):
+    node_dir = os.environ.get("SEMANTICGEN_NODE_DIR")
+    if not node_dir or not (Path(node_dir) / "node_modules" / "playwright-core").is_dir():
+        raise RuntimeError("playwright-core is not installed: run the tests with `make test`")
+    server.post("/api/settings", {"Comfy.TutorialCompleted": True})
+    ARTIFACTS.mkdir(exist_ok=True)
+    cmd = ["node", str(ROOT / "tests" / "browser" / "frontend.cjs"), server.url, str(ARTIFACTS), *map(str, WORKFLOWS)]
+    env = {**os.environ, "NODE_PATH": str(Path(node_dir) / "node_modules")}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def schema_inputs(prompt: dict, object_info: dict) -> dict:
+    """The prompt restricted to inputs the nodes declare (the frontend adds UI-only values such as
+    LoadVideo's `video-preview`, which the server ignores)."""
+    out = {}
+    for key, node in prompt.items():
+        info = object_info[node["class_type"]]["input"]
+        names = {**info.get("required", {}), **info.get("optional", {})}
+        out[key] = {**node, "inputs": {k: v for k, v in node["inputs"].items() if k in names}}
+    return out
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
+def test_workflow_loads_converts_and_runs(frontend, server, path):
+    result = frontend[path.stem]
+    assert not [d for d in result["dialogs"] if "missing" in d.lower()], result["dialogs"]
+    assert not [t for t in result["toasts"] if "invalid" in t.lower() or "error" in t.lower()], result["toasts"]
+    assert result["nodes"] and not [n for n in result["nodes"] if n["has_errors"]]
+    twin = json.loads((ROOT / "workflows" / "api" / path.name).read_text())
+    _, info = server.get("/object_info")
+    assert schema_inputs(result["output"], info) == twin  # our API twin == the frontend's own conversion
+    entry = server.run(result["output"])
+    assert entry["status"]["status_str"] == "success", error_message(entry)
+
+
+def test_no_page_errors(frontend):
+    assert frontend["__page_errors"] == []
