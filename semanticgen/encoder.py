@@ -93,7 +93,7 @@ def sample_frame_indices(num_frames: int, video_fps: float, sample_fps: float, t
     if num_frames < 1:
         raise ValueError(f"frames: expected at least 1 frame, got {num_frames}")
     if not (video_fps > 0 and math.isfinite(video_fps)):
-        raise ValueError(f"video fps: expected a positive number, got {video_fps}")
+        raise ValueError(f"fps: expected a positive frame rate, got {video_fps}")
     if not (sample_fps > 0 and math.isfinite(sample_fps)):
         raise ValueError(f"sample_fps: expected a positive number, got {sample_fps}")
     wanted = math.floor(num_frames / video_fps * sample_fps / temporal_patch) * temporal_patch

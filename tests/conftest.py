@@ -10,7 +10,7 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).parent)]
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """One real ComfyUI for the API and browser tests, with tiny models in its temp models folder."""
-    from comfy import Server
+    from server_harness import Server
     from tiny import write_tiny_models
 
     base = tmp_path_factory.mktemp("comfy-base")

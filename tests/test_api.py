@@ -10,8 +10,8 @@ from pathlib import Path
 import av
 import pytest
 import torch
-from comfy import ROOT, error_message
 from safetensors.torch import save_file
+from server_harness import ROOT, error_message
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import workflows  # noqa: E402

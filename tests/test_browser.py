@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from comfy import ROOT, error_message
+from server_harness import ROOT, error_message
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 WORKFLOWS = sorted((ROOT / "workflows").glob("*.json"))

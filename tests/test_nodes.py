@@ -1,0 +1,127 @@
+"""Nodes with the real ComfyUI modules imported in-process (no server): schemas, errors, memory manager."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from server_harness import ROOT
+from tiny import write_tiny_models
+
+pytestmark = pytest.mark.comfy
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory):
+    comfyui = os.environ.get("SEMANTICGEN_COMFYUI")
+    if not comfyui:
+        raise RuntimeError("SEMANTICGEN_COMFYUI is not set: run the tests with `make test`")
+    sys.path.insert(0, comfyui)
+    from comfy.cli_args import args
+
+    args.cpu = True  # this machine has no GPU; the CUDA build of torch needs telling
+    import folder_paths
+
+    tmp = tmp_path_factory.mktemp("nodes")
+    folder_paths.set_input_directory(str(tmp / "input"))
+    write_tiny_models(tmp / "models")
+    spec = importlib.util.spec_from_file_location("semanticgen_pack", ROOT / "__init__.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["semanticgen_pack"] = module
+    spec.loader.exec_module(module)
+    ext = asyncio.run(module.comfy_entrypoint())
+    for key in ("semanticgen_encoders", "semanticgen_compressors"):
+        folder_paths.add_model_folder_path(key, str(tmp / "models" / "semanticgen" / key.split("_")[1]))
+    nodes = {n.define_schema().node_id: n for n in asyncio.run(ext.get_node_list())}
+    return nodes, tmp
+
+
+def test_init_imports_without_comfyui():
+    code = (
+        "import importlib.util, sys;"
+        f"s = importlib.util.spec_from_file_location('p', {str(ROOT / '__init__.py')!r});"
+        "m = importlib.util.module_from_spec(s); s.loader.exec_module(m);"
+        "assert m.WEB_DIRECTORY == './js' and callable(m.comfy_entrypoint);"
+        "assert 'comfy' not in sys.modules and 'torch' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd="/")
+
+
+def test_library_never_imports_comfyui():
+    code = (
+        "import sys, semanticgen, semanticgen.toy;"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('comfy', 'folder_paths', 'comfy_api', 'nodes')]"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_node_ids_are_stable_and_prefixed(pack):
+    nodes, _ = pack
+    assert set(nodes) == {
+        "SemanticGenEncoderLoader", "SemanticGenEncode", "SemanticGenCompressorLoader", "SemanticGenCompress",
+        "SemanticGenPreview",
+    }  # fmt: skip
+
+
+def test_encoder_is_handed_to_comfyui_memory_manager(pack):
+    nodes, _ = pack
+    import comfy.model_patcher
+    from semanticgen_pack.semanticgen.encoder import SemanticEncoder
+
+    out = nodes["SemanticGenEncoderLoader"].execute(encoder_name="toy_encoder.safetensors", dtype="auto", device="cpu")
+    patcher = out.result[0]
+    assert isinstance(patcher, comfy.model_patcher.ModelPatcher)
+    assert isinstance(patcher.model, SemanticEncoder)
+    assert next(patcher.model.parameters()).dtype == torch.float32  # auto on CPU
+
+
+@pytest.fixture(scope="module")
+def encoder(pack):
+    nodes, _ = pack
+    return (
+        nodes["SemanticGenEncoderLoader"]
+        .execute(encoder_name="toy_encoder.safetensors", dtype="fp32", device="cpu")
+        .result[0]
+    )
+
+
+@pytest.mark.parametrize("frames,size", [(1, (56, 56)), (3, (37, 53)), (16, (64, 90))])
+def test_encode_images_one_frame_and_odd_sizes(pack, encoder, frames, size):
+    nodes, _ = pack
+    images = torch.rand(frames, *size, 3)
+    sem = nodes["SemanticGenEncode"].execute(encoder=encoder, fps=8.0, sample_fps=8.0, images=images).result[0]
+    assert sem.channels == 48 and sem.video_frames == frames and sem.video_size == size
+    assert sem.steps == {1: 1, 3: 1, 16: 8}[frames]  # 3 frames at 8 fps -> one temporal patch of 2
+    preview, fps = nodes["SemanticGenPreview"].execute(semantic=sem).result
+    assert preview.shape == (frames, *size, 3) and fps == 8.0
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(images=torch.zeros(0, 56, 56, 3), fps=8.0), "frames: expected at least 1 frame"),
+        (dict(images=torch.rand(4, 56, 56, 3), fps=0.0), "fps: expected a positive"),
+        (dict(images=torch.full((4, 56, 56, 3), float("inf")), fps=8.0), "NaN or infinite"),
+        (dict(fps=8.0), "video / images: connect"),
+    ],
+)
+def test_encode_bad_input_names_the_input(pack, encoder, kwargs, match):
+    nodes, _ = pack
+    with pytest.raises(ValueError, match=match):
+        nodes["SemanticGenEncode"].execute(encoder=encoder, sample_fps=1.6, **kwargs)
+
+
+def test_combo_values_are_validated(pack):
+    nodes, _ = pack
+    loader = nodes["SemanticGenEncoderLoader"]
+    assert loader.validate_inputs(encoder_name="toy_encoder.safetensors", dtype="auto", device="cpu") is True
+    assert "dtype" in loader.validate_inputs(encoder_name="toy_encoder.safetensors", dtype="fp64", device="cpu")
+    assert "encoder_name" in loader.validate_inputs(encoder_name="../x", dtype="auto", device="cpu")
+    with pytest.raises(ValueError, match="encoder_name: '/etc/passwd' is not a model"):
+        loader.execute(encoder_name="/etc/passwd", dtype="auto", device="cpu")
+    assert "mode" in nodes["SemanticGenCompress"].validate_inputs(mode="median")
