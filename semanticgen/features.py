@@ -40,14 +40,9 @@ class SemanticVideo:
     def grid(self) -> tuple[int, int]:
         return self.features.shape[3], self.features.shape[4]
 
-    def step_start_frames(self) -> list[float]:
-        """Source-frame time at which each semantic step starts (padded steps extrapolate the stride)."""
-        idx = list(self.frame_indices)
-        stride = (idx[-1] - idx[0]) / max(len(idx) - 1, 1) if len(idx) > 1 else 1.0
-        return [
-            float(idx[k]) if k < len(idx) else idx[-1] + stride * (k - len(idx) + 1)
-            for k in range(0, self.steps * self.temporal_patch, self.temporal_patch)
-        ]
+    def step_bounds(self) -> list[int]:
+        """Source-frame boundaries of the semantic steps: step t covers frames [bounds[t], bounds[t+1])."""
+        return list(self.frame_indices[:: self.temporal_patch])[: self.steps] + [self.video_frames]
 
     def with_features(self, features: torch.Tensor, compressed: bool | None = None) -> SemanticVideo:
         """Same timing, new tensor (e.g. after compression)."""

@@ -35,7 +35,7 @@ def preview_frames(sem: SemanticVideo, size: tuple[int, int] | None = None) -> t
     """
     height, width = size or sem.video_size
     rgb = pca_rgb(sem.features)  # (B, T, h, w, 3)
-    starts = torch.tensor(sem.step_start_frames())
+    starts = torch.tensor(sem.step_bounds()[:-1])
     frame_ids = torch.arange(sem.video_frames, dtype=starts.dtype)
     step_of_frame = (torch.searchsorted(starts, frame_ids, right=True) - 1).clamp(0, sem.steps - 1)
     rgb = rearrange(rgb[:, step_of_frame], "b n h w k -> (b n) k h w")

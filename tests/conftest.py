@@ -18,3 +18,19 @@ def server(tmp_path_factory):
     srv = Server(base)
     yield srv
     srv.stop()
+
+
+@pytest.fixture(scope="session")
+def comfy_modules():
+    """ComfyUI's own modules importable in-process (CPU), for reference implementations and node tests."""
+    import os
+
+    comfyui = os.environ.get("SEMANTICGEN_COMFYUI")
+    if not comfyui:
+        raise RuntimeError("SEMANTICGEN_COMFYUI is not set: run the tests with `make test`")
+    if comfyui not in sys.path:
+        sys.path.insert(0, comfyui)
+    from comfy.cli_args import args
+
+    args.cpu = True  # no GPU here; the CUDA build of torch needs telling
+    return Path(comfyui)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import os
 import subprocess
 import sys
 
@@ -17,14 +16,7 @@ pytestmark = pytest.mark.comfy
 
 
 @pytest.fixture(scope="module")
-def pack(tmp_path_factory):
-    comfyui = os.environ.get("SEMANTICGEN_COMFYUI")
-    if not comfyui:
-        raise RuntimeError("SEMANTICGEN_COMFYUI is not set: run the tests with `make test`")
-    sys.path.insert(0, comfyui)
-    from comfy.cli_args import args
-
-    args.cpu = True  # this machine has no GPU; the CUDA build of torch needs telling
+def pack(tmp_path_factory, comfy_modules):
     import folder_paths
 
     tmp = tmp_path_factory.mktemp("nodes")

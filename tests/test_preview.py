@@ -20,7 +20,7 @@ def test_preview_plays_in_sync_with_the_video():
                         frame_indices=(0, 3, 6, 10, 13, 16))  # fmt: skip
     frames = preview_frames(sem)
     assert frames.shape == (20, 32, 48, 3)
-    # steps start at frames 0, 6, 13: frames inside one step are identical, across steps they differ
+    # steps start at sampled frames 0, 6, 13: frames inside one step are identical, across steps they differ
     assert torch.equal(frames[0], frames[5]) and not torch.equal(frames[5], frames[6])
     assert torch.equal(frames[6], frames[12]) and not torch.equal(frames[12], frames[13])
     assert torch.equal(frames[13], frames[19])

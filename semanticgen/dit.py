@@ -1,0 +1,293 @@
+"""One video DiT for both SemanticGen stages, in Wan2.1's block structure and state-dict key layout.
+
+* Latent generator: latent tokens (patchified VAE latents) followed by in-context semantic tokens
+  (`semantic_embedding` of the compressed features). Every token has a position in one space-time frame
+  (latent-token units); only the latent tokens are predicted.
+* Semantic generator: the same class whose input *is* the compressed semantic video (`in_dim = c`,
+  `patch_size = (1, 1, 1)`, `semantic_dim = 0`).
+
+With `semantic_dim = 0` the keys and numerics are Wan2.1's, so Wan2.1 weights initialise it (see
+`load_wan_state_dict`) and ComfyUI's `comfy.ldm.wan.model.WanModel` is the reference in tests.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import torch
+from einops import rearrange
+from torch import nn
+
+from .attention import attention
+from .checkpoints import CheckpointError, check_state_dict, config_from_dict, load_checkpoint, save_checkpoint
+from .rope import apply_rope, grid_positions, rope_table
+
+
+@dataclass
+class DiTConfig:
+    dim: int = 1536
+    ffn_dim: int = 8960
+    num_heads: int = 12
+    num_layers: int = 30
+    in_dim: int = 16  # latent channels (or c, for the semantic generator)
+    out_dim: int = 16
+    text_dim: int = 4096  # width of the text-encoder states (umT5-XXL: 4096)
+    freq_dim: int = 256
+    patch_size: tuple[int, int, int] = (1, 2, 2)
+    semantic_dim: int = 0  # c of in-context semantic tokens; 0 = none (plain Wan2.1 / semantic generator)
+    qk_norm: bool = True
+    cross_attn_norm: bool = True
+    eps: float = 1e-6
+    rope_theta: float = 10000.0
+    attn_backend: str = "sdpa"
+
+    def __post_init__(self) -> None:
+        self.patch_size = tuple(self.patch_size)  # JSON round-trips tuples as lists
+        if self.dim % self.num_heads:
+            raise ValueError(f"dim {self.dim} is not divisible by num_heads {self.num_heads}")
+
+    @property
+    def head_dim(self) -> int:
+        return self.dim // self.num_heads
+
+    @classmethod
+    def wan21_1_3b(cls, **kw) -> DiTConfig:
+        return cls(**{"dim": 1536, "ffn_dim": 8960, "num_heads": 12, "num_layers": 30, **kw})
+
+    @classmethod
+    def wan21_14b(cls, **kw) -> DiTConfig:
+        return cls(**{"dim": 5120, "ffn_dim": 13824, "num_heads": 40, "num_layers": 40, **kw})
+
+
+def sinusoidal_embedding(dim: int, t: torch.Tensor) -> torch.Tensor:
+    """(N,) timesteps in [0, 1000] -> (N, dim), Wan2.1's [cos, sin] order, computed in fp32."""
+    half = dim // 2
+    freqs = torch.pow(10000, -torch.arange(half, device=t.device, dtype=torch.float32) / half)
+    angle = torch.outer(t.float(), freqs)
+    return torch.cat([angle.cos(), angle.sin()], dim=1)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, cfg: DiTConfig, ops: ModuleType):
+        super().__init__()
+        self.heads, self.backend = cfg.num_heads, cfg.attn_backend
+        self.q, self.k, self.v, self.o = (ops.Linear(cfg.dim, cfg.dim) for _ in range(4))
+        self.norm_q = ops.RMSNorm(cfg.dim, eps=cfg.eps) if cfg.qk_norm else nn.Identity()
+        self.norm_k = ops.RMSNorm(cfg.dim, eps=cfg.eps) if cfg.qk_norm else nn.Identity()
+
+    def forward(self, x: torch.Tensor, rope: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, L, D) with a (L, D_head/2, 2) rotary table -> (B, L, D)."""
+        q = apply_rope(rearrange(self.norm_q(self.q(x)), "b l (h d) -> b l h d", h=self.heads), rope)
+        k = apply_rope(rearrange(self.norm_k(self.k(x)), "b l (h d) -> b l h d", h=self.heads), rope)
+        q, k = (rearrange(t, "b l h d -> b l (h d)") for t in (q, k))
+        return self.o(attention(q, k, self.v(x), self.heads, mask, self.backend))
+
+
+class CrossAttention(nn.Module):
+    def __init__(self, cfg: DiTConfig, ops: ModuleType):
+        super().__init__()
+        self.heads, self.backend = cfg.num_heads, cfg.attn_backend
+        self.q, self.k, self.v, self.o = (ops.Linear(cfg.dim, cfg.dim) for _ in range(4))
+        self.norm_q = ops.RMSNorm(cfg.dim, eps=cfg.eps) if cfg.qk_norm else nn.Identity()
+        self.norm_k = ops.RMSNorm(cfg.dim, eps=cfg.eps) if cfg.qk_norm else nn.Identity()
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """(B, L, D) attends to text (B, Lt, D)."""
+        q, k = self.norm_q(self.q(x)), self.norm_k(self.k(context))
+        return self.o(attention(q, k, self.v(context), self.heads, None, self.backend))
+
+
+class Block(nn.Module):
+    """Wan2.1 block: modulated self-attention, text cross-attention, modulated FFN."""
+
+    def __init__(self, cfg: DiTConfig, ops: ModuleType):
+        super().__init__()
+        self.norm1 = ops.LayerNorm(cfg.dim, eps=cfg.eps, elementwise_affine=False)
+        self.self_attn = SelfAttention(cfg, ops)
+        self.norm3 = ops.LayerNorm(cfg.dim, eps=cfg.eps) if cfg.cross_attn_norm else nn.Identity()
+        self.cross_attn = CrossAttention(cfg, ops)
+        self.norm2 = ops.LayerNorm(cfg.dim, eps=cfg.eps, elementwise_affine=False)
+        self.ffn = nn.Sequential(ops.Linear(cfg.dim, cfg.ffn_dim), nn.GELU(approximate="tanh"),
+                                 ops.Linear(cfg.ffn_dim, cfg.dim))  # fmt: skip
+        self.modulation = nn.Parameter(torch.zeros(1, 6, cfg.dim))
+
+    def forward(
+        self, x: torch.Tensor, e: torch.Tensor, context: torch.Tensor, rope: torch.Tensor,
+        mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:  # fmt: skip
+        """x (B, L, D); e (B, 6, D) time modulation; context (B, Lt, D)."""
+        shift1, scale1, gate1, shift2, scale2, gate2 = (self.modulation.to(x) + e).unsqueeze(2).unbind(1)
+        x = x + gate1 * self.self_attn(self.norm1(x) * (1 + scale1) + shift1, rope, mask)
+        x = x + self.cross_attn(self.norm3(x), context)
+        return x + gate2 * self.ffn(self.norm2(x) * (1 + scale2) + shift2)
+
+
+class Head(nn.Module):
+    def __init__(self, cfg: DiTConfig, ops: ModuleType):
+        super().__init__()
+        self.norm = ops.LayerNorm(cfg.dim, eps=cfg.eps, elementwise_affine=False)
+        self.head = ops.Linear(cfg.dim, math.prod(cfg.patch_size) * cfg.out_dim)
+        self.modulation = nn.Parameter(torch.zeros(1, 2, cfg.dim))
+
+    def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        """x (B, L, D), e (B, D) -> (B, L, prod(patch)·out_dim)."""
+        shift, scale = (self.modulation.to(x) + e[:, None]).unsqueeze(2).unbind(1)
+        return self.head(self.norm(x) * (1 + scale) + shift)
+
+
+class SemanticGenDiT(nn.Module):
+    def __init__(self, config: DiTConfig, operations: ModuleType = nn):
+        super().__init__()
+        self.config = cfg = config
+        ops = operations
+        self.patch_embedding = ops.Conv3d(cfg.in_dim, cfg.dim, kernel_size=cfg.patch_size, stride=cfg.patch_size)
+        self.text_embedding = nn.Sequential(ops.Linear(cfg.text_dim, cfg.dim), nn.GELU(approximate="tanh"),
+                                            ops.Linear(cfg.dim, cfg.dim))  # fmt: skip
+        self.time_embedding = nn.Sequential(ops.Linear(cfg.freq_dim, cfg.dim), nn.SiLU(), ops.Linear(cfg.dim, cfg.dim))
+        self.time_projection = nn.Sequential(nn.SiLU(), ops.Linear(cfg.dim, 6 * cfg.dim))
+        if cfg.semantic_dim:
+            self.semantic_embedding = nn.Sequential(ops.Linear(cfg.semantic_dim, cfg.dim), nn.GELU(approximate="tanh"),
+                                                    ops.Linear(cfg.dim, cfg.dim))  # fmt: skip
+        self.blocks = nn.ModuleList(Block(cfg, ops) for _ in range(cfg.num_layers))
+        self.head = Head(cfg, ops)
+
+    # --- positions ------------------------------------------------------------------------------------------
+
+    def latent_grid(self, shape: Sequence[int]) -> tuple[int, int, int]:
+        """Token grid (t, h, w) of a (B, C, T, H, W) input."""
+        pt, ph, pw = self.config.patch_size
+        return shape[2] // pt, shape[3] // ph, shape[4] // pw
+
+    # --- forward --------------------------------------------------------------------------------------------
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        timestep: torch.Tensor,
+        context: torch.Tensor,
+        semantic: torch.Tensor | None = None,
+        semantic_pos: torch.Tensor | None = None,
+        block_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Velocity for x.
+
+        x (B, C, T, H, W) noisy input; timestep (B,) in [0, 1000]; context (B, Lt, text_dim);
+        semantic (B, c, Ts, Hs, Ws) in-context features with semantic_pos (Ts·Hs·Ws, 3) positions in this
+        model's token units (see `semantic_positions`). Returns (B, out_dim, T, H, W).
+        """
+        cfg = self.config
+        b, _, t, h, w = x.shape
+        gt, gh, gw = self.latent_grid(x.shape)
+        if (gt * cfg.patch_size[0], gh * cfg.patch_size[1], gw * cfg.patch_size[2]) != (t, h, w):
+            raise ValueError(f"latent: size {(t, h, w)} is not a multiple of the patch size {cfg.patch_size}")
+        tokens = rearrange(self.patch_embedding(x.float()).to(x.dtype), "b d t h w -> b (t h w) d")  # (B, Lx, D)
+        pos = grid_positions(gt, gh, gw, device=x.device)  # (Lx, 3)
+        n_latent = tokens.shape[1]
+        if semantic is not None:
+            if not cfg.semantic_dim:
+                raise ValueError("semantic: this model takes no semantic tokens (semantic_dim = 0)")
+            if semantic.shape[1] != cfg.semantic_dim:
+                raise ValueError(f"semantic: the model expects {cfg.semantic_dim} channels, got {semantic.shape[1]}")
+            sem = self.semantic_embedding(rearrange(semantic.to(tokens), "b c t h w -> b (t h w) c"))  # (B, Ls, D)
+            tokens = torch.cat([tokens, sem], dim=1)
+            pos = torch.cat([pos, semantic_pos.to(pos)], dim=0)
+        rope = rope_table(pos, cfg.head_dim, cfg.rope_theta)  # (L, D_head/2, 2)
+
+        e = self.time_embedding(sinusoidal_embedding(cfg.freq_dim, timestep).to(tokens))  # (B, D)
+        e6 = rearrange(self.time_projection(e), "b (k d) -> b k d", k=6)  # (B, 6, D)
+        ctx = self.text_embedding(context.to(tokens))
+        for block in self.blocks:
+            tokens = block(tokens, e6, ctx, rope, block_mask)
+        out = self.head(tokens[:, :n_latent], e)  # only latent tokens are predicted
+        pt, ph, pw = cfg.patch_size
+        return rearrange(out, "b (t h w) (pt ph pw c) -> b c (t pt) (h ph) (w pw)",
+                         t=gt, h=gh, w=gw, pt=pt, ph=ph, pw=pw)  # fmt: skip
+
+
+def latent_time(frame: torch.Tensor, temporal_compression: int = 4) -> torch.Tensor:
+    """Source-frame time -> latent-frame position for Wan's causal VAE: latent k ≥ 1 holds frames
+    4k-3 … 4k (centre 4k - 1.5), latent 0 holds frame 0."""
+    return ((frame + (temporal_compression - 1) / 2) / temporal_compression).clamp_min(0)
+
+
+def semantic_positions(
+    step_bounds: Sequence[float], grid: tuple[int, int], latent_grid: tuple[int, int, int],
+    temporal_compression: int = 4,
+) -> torch.Tensor:  # fmt: skip
+    """Positions (Ts·Hs·Ws, 3), in latent-token units, of semantic tokens on a (Ts, Hs, Ws) grid.
+
+    Step t covers source frames [bounds[t], bounds[t+1]) and sits at the latent time of that span's centre
+    frame; each semantic cell sits at the centre of the area it covers on the latent-token grid.
+    """
+    hs, ws = grid
+    _, gh, gw = latent_grid
+    bounds = torch.tensor(step_bounds, dtype=torch.float64)
+    t = latent_time((bounds[:-1] + bounds[1:] - 1) / 2, temporal_compression)  # (Ts,)
+    y = (torch.arange(hs, dtype=torch.float64) + 0.5) * gh / hs - 0.5
+    x = (torch.arange(ws, dtype=torch.float64) + 0.5) * gw / ws - 0.5
+    grid_t, grid_y, grid_x = torch.meshgrid(t, y, x, indexing="ij")
+    return torch.stack([grid_t, grid_y, grid_x], dim=-1).reshape(-1, 3).float()
+
+
+def init_weights(model: SemanticGenDiT, seed: int = 0) -> SemanticGenDiT:
+    """Deterministic init for training from scratch (Wan2.1's scheme; zero output head, small modulation)."""
+    g = torch.Generator().manual_seed(seed)
+    for name, p in model.named_parameters():
+        with torch.no_grad():
+            if name.endswith("modulation"):
+                p.copy_(torch.randn(p.shape, generator=g) / math.sqrt(model.config.dim))
+            elif p.ndim >= 2:
+                fan_in = math.prod(p.shape[1:])
+                p.copy_(torch.randn(p.shape, generator=g) * math.sqrt(1.0 / fan_in))
+            elif name.endswith("bias"):
+                p.zero_()
+            else:
+                p.fill_(1.0)  # norm weights
+    with torch.no_grad():
+        model.head.head.weight.zero_()
+        model.head.head.bias.zero_()
+    return model
+
+
+# --- checkpoints --------------------------------------------------------------------------------------------
+
+KIND = "dit"
+
+
+def save_dit(model: SemanticGenDiT, path) -> Path:
+    return save_checkpoint(path, model.state_dict(), KIND, model.config)
+
+
+def load_dit(path, dtype: torch.dtype = torch.float32, operations: ModuleType = nn) -> SemanticGenDiT:
+    """A SemanticGen DiT checkpoint (config in the metadata); refuses files whose tensors disagree."""
+    state, raw = load_checkpoint(path, kind=KIND)
+    name = Path(path).name
+    with torch.device("meta"):
+        model = SemanticGenDiT(config_from_dict(DiTConfig, raw, name), operations)
+    check_state_dict(model, state, name)
+    model.load_state_dict(state, assign=True)
+    return model.to(dtype).eval()
+
+
+def load_wan_state_dict(
+    model: SemanticGenDiT, state: dict[str, torch.Tensor], source: str = "checkpoint"
+) -> list[str]:
+    """Initialise from a plain Wan2.1 DiT (ComfyUI single-file layout, optional `model.diffusion_model.`
+    prefix). Returns the keys that Wan2.1 does not have (the new semantic keys), which keep their init."""
+    for prefix in ("model.diffusion_model.", "diffusion_model."):
+        if any(k.startswith(prefix) for k in state):
+            state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    own = model.state_dict()
+    unexpected = sorted(set(state) - set(own))
+    if unexpected:
+        raise CheckpointError(f"{source}: not a Wan2.1 T2V DiT for this config (unexpected keys {unexpected[:5]})")
+    for k, v in state.items():
+        if v.shape != own[k].shape:
+            raise CheckpointError(f"{source}: {k} has shape {tuple(v.shape)}, the config needs {tuple(own[k].shape)}")
+    missing = sorted(set(own) - set(state))
+    model.load_state_dict(state, strict=False)
+    return missing

@@ -1,0 +1,45 @@
+"""3D rotary position embedding (Wan2.1's split of the head dim over t, h, w) at fractional positions.
+
+Positions are in latent-token units. Latent tokens sit on the integer grid; semantic tokens, whose grid does not
+line up with it, sit at the fractional centres of the space-time cells they summarise. One table serves both.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def axes_dims(head_dim: int) -> tuple[int, int, int]:
+    """Wan2.1's split: most of the head for time, equal parts for height and width."""
+    d = head_dim
+    return d - 4 * (d // 6), 2 * (d // 6), 2 * (d // 6)
+
+
+def rope_table(positions: torch.Tensor, head_dim: int, theta: float = 10000.0) -> torch.Tensor:
+    """(L, 3) positions -> (L, head_dim / 2, 2) of (cos, sin), one rotation per adjacent channel pair."""
+    parts = []
+    for axis, dim in enumerate(axes_dims(head_dim)):
+        scale = torch.arange(0, dim, 2, dtype=torch.float64, device=positions.device) / dim
+        omega = 1.0 / theta**scale  # (dim / 2,)
+        angle = positions[:, axis, None].double() * omega  # (L, dim / 2)
+        parts.append(angle)
+    angle = torch.cat(parts, dim=-1)
+    return torch.stack([angle.cos(), angle.sin()], dim=-1).float()
+
+
+def apply_rope(x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """Rotate (B, L, H, D) by a (L, D/2, 2) table (or (B, L, D/2, 2)); math in fp32, result in x's dtype."""
+    xf = x.float().unflatten(-1, (-1, 2))  # (B, L, H, D/2, 2)
+    cos, sin = table[..., 0], table[..., 1]
+    if table.ndim == 3:
+        cos, sin = cos[None], sin[None]
+    cos, sin = cos[:, :, None], sin[:, :, None]  # (B, L, 1, D/2)
+    x0, x1 = xf[..., 0], xf[..., 1]
+    out = torch.stack([x0 * cos - x1 * sin, x0 * sin + x1 * cos], dim=-1)
+    return out.flatten(-2).type_as(x)
+
+
+def grid_positions(t: int, h: int, w: int, device: torch.device | None = None) -> torch.Tensor:
+    """Integer (t, h, w) positions of a raster-ordered token grid -> (t·h·w, 3)."""
+    axes = [torch.arange(n, dtype=torch.float32, device=device) for n in (t, h, w)]
+    return torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, 3)
