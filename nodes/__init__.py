@@ -2,13 +2,27 @@
 
 from comfy_api.latest import ComfyExtension, io
 
+from .generate import LatentGeneratorLoader, LatentSampler, SemanticGeneratorLoader, SemanticSampler
 from .models import copy_sample_inputs, register_model_folders
 from .semantic import Compress, CompressorLoader, Encode, EncoderLoader, Preview
+from .text import TextEncode, TextEncoderLoader
 
 register_model_folders()
 copy_sample_inputs()
 
-NODES: list[type[io.ComfyNode]] = [EncoderLoader, Encode, CompressorLoader, Compress, Preview]
+NODES: list[type[io.ComfyNode]] = [
+    TextEncoderLoader,
+    TextEncode,
+    EncoderLoader,
+    Encode,
+    CompressorLoader,
+    Compress,
+    Preview,
+    SemanticGeneratorLoader,
+    SemanticSampler,
+    LatentGeneratorLoader,
+    LatentSampler,
+]
 
 
 class SemanticGenExtension(ComfyExtension):

@@ -15,6 +15,8 @@ PACK_DIR = Path(__file__).resolve().parents[1]
 FOLDERS = {  # folder_paths key -> sub-folder of ComfyUI's models dir
     "semanticgen_encoders": "semanticgen/encoders",
     "semanticgen_compressors": "semanticgen/compressors",
+    "semanticgen_semantic_generators": "semanticgen/semantic_generators",
+    "semanticgen_latent_generators": "semanticgen/latent_generators",
 }
 EXTENSIONS = {".safetensors"}
 DTYPES = {"auto": None, "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}

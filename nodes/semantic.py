@@ -46,7 +46,7 @@ class EncoderLoader(io.ComfyNode):
                     default="default",
                     tooltip="default: ComfyUI's text-encoder device (GPU if any); cpu: keep it off the GPU.",
                 ),
-            ],  # fmt: skip
+            ],
             outputs=[Encoder.Output(display_name="encoder")],
         )
 
@@ -100,7 +100,7 @@ class Encode(io.ComfyNode):
                     step=0.1,
                     tooltip="Frames per second shown to the encoder (the paper uses 1.6).",
                 ),
-            ],  # fmt: skip
+            ],
             outputs=[Features.Output(display_name="features")],
         )
 
@@ -142,7 +142,7 @@ class CompressorLoader(io.ComfyNode):
                     default="auto",
                     tooltip="Weight dtype. auto: fp32 on CPU, bf16/fp16 on GPUs that support it.",
                 ),
-            ],  # fmt: skip
+            ],
             outputs=[Compressor.Output(display_name="compressor")],
         )
 
@@ -187,7 +187,7 @@ class Compress(io.ComfyNode):
                     control_after_generate=True,
                     tooltip="Seed of the posterior sample (sample mode only).",
                 ),
-            ],  # fmt: skip
+            ],
             outputs=[Semantic.Output(display_name="semantic")],
         )
 
@@ -216,7 +216,7 @@ class Preview(io.ComfyNode):
                     types=[Features, Semantic],
                     tooltip="Features (from the encoder) or compressed semantics.",
                 ),
-            ],  # fmt: skip
+            ],
             outputs=[
                 io.Image.Output(display_name="images"),
                 io.Float.Output(display_name="fps", tooltip="Frame rate of the video the features describe."),

@@ -6,3 +6,6 @@ Encoder = io.Custom("SEMANTICGEN_ENCODER")  # ModelPatcher around semanticgen.Se
 Compressor = io.Custom("SEMANTICGEN_COMPRESSOR")  # ModelPatcher around semanticgen.SemanticCompressor
 Features = io.Custom("SEMANTICGEN_FEATURES")  # semanticgen.SemanticVideo, encoder width d
 Semantic = io.Custom("SEMANTICGEN_SEMANTIC")  # semanticgen.SemanticVideo, compressed width c
+TextEncoder = io.Custom("SEMANTICGEN_TEXT_ENCODER")  # ModelPatcher around semanticgen.text.MiniLMTextEncoder
+SemanticGenerator = io.Custom("SEMANTICGEN_SEMANTIC_GENERATOR")  # ModelPatcher around SemanticGenDiT (stage 1)
+LatentGenerator = io.Custom("SEMANTICGEN_LATENT_GENERATOR")  # ModelPatcher around SemanticGenDiT (stage 2)

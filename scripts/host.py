@@ -36,10 +36,20 @@ def free_port() -> int:
 
 def command(comfyui: Path, base: Path, port: int, extra: list[str] | None = None) -> list[str]:
     return [
-        sys.executable, str(comfyui / "main.py"), "--cpu", "--listen", "127.0.0.1", "--port", str(port),
-        "--disable-auto-launch", "--base-directory", str(base), "--database-url", "sqlite:///:memory:",
+        sys.executable,
+        str(comfyui / "main.py"),
+        "--cpu",
+        "--listen",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--disable-auto-launch",
+        "--base-directory",
+        str(base),
+        "--database-url",
+        "sqlite:///:memory:",
         *(extra or []),
-    ]  # fmt: skip
+    ]
 
 
 def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> None:
@@ -89,8 +99,9 @@ class Server:
 
     def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict | list | str]:
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
+        req = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(req, timeout=60) as r:
                 status, raw = r.status, r.read()

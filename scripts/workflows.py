@@ -44,6 +44,12 @@ class Workflow:
 ENCODER = "toy_encoder.safetensors"
 COMPRESSOR = "toy_compressor_c8.safetensors"
 SAMPLE_VIDEO = "semanticgen_sample.mp4"
+SEMANTIC_GENERATOR = "toy_semantic_generator.safetensors"
+LATENT_GENERATOR = "toy_latent_generator.safetensors"
+VAE = "toy_wan_vae.safetensors"
+PROMPT = "a red circle moving left on a black background"
+NEGATIVE = ""
+SAMPLING = {"seed": 0, "steps": 20, "cfg": 3.0, "shift": 3.0, "sampler": "euler"}
 
 WORKFLOWS = [
     Workflow(
@@ -82,7 +88,116 @@ WORKFLOWS = [
                 {"video": (7, 0)},
                 pos=(1680, 0),
             ),
-        ],  # fmt: skip
+        ],
+    ),
+    Workflow(
+        name="semanticgen_text_to_video",
+        title="SemanticGen: text to video",
+        description="Text → Semantic Sampler (stage 1) → Latent Sampler (stage 2) → VAE Decode → SaveVideo.",
+        nodes=[
+            Node(1, "SemanticGenTextEncoderLoader", {}, pos=(0, 0)),
+            Node(2, "SemanticGenTextEncode", {"text": PROMPT}, {"text_encoder": (1, 0)}, pos=(0, 120), title="Prompt"),
+            Node(
+                3,
+                "SemanticGenTextEncode",
+                {"text": NEGATIVE},
+                {"text_encoder": (1, 0)},
+                pos=(0, 360),
+                title="Negative prompt",
+            ),
+            Node(
+                4,
+                "SemanticGenSemanticGeneratorLoader",
+                {"model_name": SEMANTIC_GENERATOR, "dtype": "auto"},
+                pos=(380, 0),
+            ),
+            Node(
+                5,
+                "SemanticGenSemanticSampler",
+                {**SAMPLING, "frames": 17, "width": 64, "height": 64},
+                {"model": (4, 0), "positive": (2, 0), "negative": (3, 0)},
+                pos=(380, 140),
+            ),
+            Node(
+                6, "SemanticGenLatentGeneratorLoader", {"model_name": LATENT_GENERATOR, "dtype": "auto"}, pos=(760, 0)
+            ),
+            Node(
+                7,
+                "SemanticGenLatentSampler",
+                {**SAMPLING, "semantic_noise": 0.1},
+                {"model": (6, 0), "positive": (2, 0), "negative": (3, 0), "semantic": (5, 0)},
+                pos=(760, 140),
+            ),
+            Node(8, "VAELoader", {"vae_name": VAE}, pos=(1140, 0)),
+            Node(9, "VAEDecode", {}, {"samples": (7, 0), "vae": (8, 0)}, pos=(1140, 120)),
+            Node(10, "CreateVideo", {"fps": 8.0}, {"images": (9, 0)}, pos=(1140, 240)),
+            Node(
+                11,
+                "SaveVideo",
+                {"filename_prefix": "semanticgen/t2v", "format": "auto", "codec": "auto"},
+                {"video": (10, 0)},
+                pos=(1460, 0),
+            ),
+        ],
+    ),
+    Workflow(
+        name="semanticgen_reference_resynthesis",
+        title="SemanticGen: re-synthesise a reference video with a new prompt",
+        description="LoadVideo → Semantic Encoder → Compressor → Latent Sampler (new prompt) → VAE Decode → SaveVideo."
+        " Layout and motion follow the reference; colour and texture follow the prompt.",
+        nodes=[
+            Node(1, "LoadVideo", {"file": SAMPLE_VIDEO}, pos=(0, 0)),
+            Node(
+                2,
+                "SemanticGenEncoderLoader",
+                {"encoder_name": ENCODER, "dtype": "auto", "device": "default"},
+                pos=(0, 480),
+            ),
+            Node(
+                3,
+                "SemanticGenEncode",
+                {"fps": 24.0, "sample_fps": 1.6},
+                {"encoder": (2, 0), "video": (1, 0)},
+                pos=(360, 0),
+            ),
+            Node(4, "SemanticGenCompressorLoader", {"compressor_name": COMPRESSOR, "dtype": "auto"}, pos=(360, 260)),
+            Node(
+                5,
+                "SemanticGenCompress",
+                {"mode": "mean", "seed": 0},
+                {"compressor": (4, 0), "features": (3, 0)},
+                pos=(360, 400),
+            ),
+            Node(6, "SemanticGenTextEncoderLoader", {}, pos=(720, 0)),
+            Node(
+                7,
+                "SemanticGenTextEncode",
+                {"text": "a green circle on a gray background"},
+                {"text_encoder": (6, 0)},
+                pos=(720, 120),
+                title="New prompt",
+            ),
+            Node(
+                8, "SemanticGenLatentGeneratorLoader", {"model_name": LATENT_GENERATOR, "dtype": "auto"}, pos=(720, 360)
+            ),
+            Node(
+                9,
+                "SemanticGenLatentSampler",
+                {**SAMPLING, "semantic_noise": 0.1},
+                {"model": (8, 0), "positive": (7, 0), "semantic": (5, 0)},
+                pos=(1080, 0),
+            ),
+            Node(10, "VAELoader", {"vae_name": VAE}, pos=(1080, 420)),
+            Node(11, "VAEDecode", {}, {"samples": (9, 0), "vae": (10, 0)}, pos=(1420, 0)),
+            Node(12, "CreateVideo", {"fps": 8.0}, {"images": (11, 0)}, pos=(1420, 120)),
+            Node(
+                13,
+                "SaveVideo",
+                {"filename_prefix": "semanticgen/resynthesis", "format": "auto", "codec": "auto"},
+                {"video": (12, 0)},
+                pos=(1740, 0),
+            ),
+        ],
     ),
 ]
 
@@ -149,20 +264,33 @@ def to_ui(wf: Workflow, object_info: dict) -> dict:
             for slot, (oname, otype) in enumerate(zip(info["output_name"], info["output"], strict=True))
         ]
         node = {
-            "id": n.id, "type": n.type, "pos": list(n.pos), "size": [300, 120], "flags": {}, "order": order,
-            "mode": 0, "inputs": inputs, "outputs": outputs,
-            "properties": {"Node name for S&R": n.type}, "widgets_values": widgets,
-        }  # fmt: skip
+            "id": n.id,
+            "type": n.type,
+            "pos": list(n.pos),
+            "size": [300, 120],
+            "flags": {},
+            "order": order,
+            "mode": 0,
+            "inputs": inputs,
+            "outputs": outputs,
+            "properties": {"Node name for S&R": n.type},
+            "widgets_values": widgets,
+        }
         if n.title:
             node["title"] = n.title
         nodes.append(node)
     return {
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"semanticgen/{wf.name}")), "revision": 0,
-        "last_node_id": max(by_id), "last_link_id": len(links),
-        "nodes": nodes, "links": links, "groups": [], "config": {},
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"semanticgen/{wf.name}")),
+        "revision": 0,
+        "last_node_id": max(by_id),
+        "last_link_id": len(links),
+        "nodes": nodes,
+        "links": links,
+        "groups": [],
+        "config": {},
         "extra": {"ds": {"scale": 0.8, "offset": [40, 40]}, "info": {"title": wf.title, "description": wf.description}},
         "version": 0.4,
-    }  # fmt: skip
+    }
 
 
 def _linkable(n: Node, object_info: dict) -> list[tuple[str, str, dict]]:

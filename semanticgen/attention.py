@@ -36,9 +36,13 @@ except ImportError:
 
 
 def attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, mask: torch.Tensor | None = None,
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    heads: int,
+    mask: torch.Tensor | None = None,
     backend: str = "sdpa",
-) -> torch.Tensor:  # fmt: skip
+) -> torch.Tensor:
     """(B, Lq, H·D), (B, Lk, H·D), (B, Lk, H·D) -> (B, Lq, H·D)."""
     if backend not in _BACKENDS:
         raise ValueError(f"attention backend: expected one of {backends()}, got {backend!r}")

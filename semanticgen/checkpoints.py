@@ -40,11 +40,17 @@ def atomic_write(path: str | os.PathLike, write: Any) -> Path:
 
 
 def save_checkpoint(
-    path: str | os.PathLike, state_dict: Mapping[str, torch.Tensor], kind: str, config: Any = None
+    path: str | os.PathLike,
+    state_dict: Mapping[str, torch.Tensor],
+    kind: str,
+    config: Any = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write `state_dict` as safetensors; `kind` and the (dataclass or dict) config go in the metadata."""
-    cfg = asdict(config) if is_dataclass(config) else (config or {})
-    metadata = {KIND_KEY: kind, CONFIG_KEY: json.dumps(cfg, sort_keys=True)}
+    """Write `state_dict` as safetensors; `kind`, the (dataclass or dict) config and any `extra` dataclasses or
+    dicts (JSON) go in the metadata."""
+    as_dict = lambda c: asdict(c) if is_dataclass(c) else (c or {})  # noqa: E731
+    metadata = {KIND_KEY: kind, CONFIG_KEY: json.dumps(as_dict(config), sort_keys=True)}
+    metadata.update({k: json.dumps(as_dict(v), sort_keys=True) for k, v in (extra or {}).items()})
     tensors = {k: v.detach().contiguous().cpu() for k, v in state_dict.items()}
     return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
 
@@ -62,7 +68,8 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
 
 
 def load_checkpoint(path: str | os.PathLike, kind: str | None = None) -> tuple[dict[str, torch.Tensor], dict]:
-    """Load tensors + config dict. With `kind`, refuse files written for another model kind."""
+    """Load tensors + config dict. With `kind`, refuse files written for another model kind.
+    Other JSON metadata is in `read_metadata`."""
     meta = read_metadata(path)
     name = Path(path).name
     if kind is not None and meta.get(KIND_KEY) != kind:

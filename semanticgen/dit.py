@@ -12,6 +12,7 @@ With `semantic_dim = 0` the keys and numerics are Wan2.1's, so Wan2.1 weights in
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,15 @@ from einops import rearrange
 from torch import nn
 
 from .attention import attention
-from .checkpoints import CheckpointError, check_state_dict, config_from_dict, load_checkpoint, save_checkpoint
+from .checkpoints import (
+    CheckpointError,
+    check_state_dict,
+    config_from_dict,
+    load_checkpoint,
+    read_metadata,
+    save_checkpoint,
+)
+from .features import SemanticSpace
 from .rope import apply_rope, grid_positions, rope_table
 
 
@@ -111,14 +120,19 @@ class Block(nn.Module):
         self.norm3 = ops.LayerNorm(cfg.dim, eps=cfg.eps) if cfg.cross_attn_norm else nn.Identity()
         self.cross_attn = CrossAttention(cfg, ops)
         self.norm2 = ops.LayerNorm(cfg.dim, eps=cfg.eps, elementwise_affine=False)
-        self.ffn = nn.Sequential(ops.Linear(cfg.dim, cfg.ffn_dim), nn.GELU(approximate="tanh"),
-                                 ops.Linear(cfg.ffn_dim, cfg.dim))  # fmt: skip
+        self.ffn = nn.Sequential(
+            ops.Linear(cfg.dim, cfg.ffn_dim), nn.GELU(approximate="tanh"), ops.Linear(cfg.ffn_dim, cfg.dim)
+        )
         self.modulation = nn.Parameter(torch.zeros(1, 6, cfg.dim))
 
     def forward(
-        self, x: torch.Tensor, e: torch.Tensor, context: torch.Tensor, rope: torch.Tensor,
+        self,
+        x: torch.Tensor,
+        e: torch.Tensor,
+        context: torch.Tensor,
+        rope: torch.Tensor,
         mask: torch.Tensor | None = None,
-    ) -> torch.Tensor:  # fmt: skip
+    ) -> torch.Tensor:
         """x (B, L, D); e (B, 6, D) time modulation; context (B, Lt, D)."""
         shift1, scale1, gate1, shift2, scale2, gate2 = (self.modulation.to(x) + e).unsqueeze(2).unbind(1)
         x = x + gate1 * self.self_attn(self.norm1(x) * (1 + scale1) + shift1, rope, mask)
@@ -140,18 +154,21 @@ class Head(nn.Module):
 
 
 class SemanticGenDiT(nn.Module):
-    def __init__(self, config: DiTConfig, operations: ModuleType = nn):
+    def __init__(self, config: DiTConfig, operations: ModuleType = nn, space: SemanticSpace | None = None):
         super().__init__()
         self.config = cfg = config
+        self.space = space  # the semantic space it was trained in (pixels/frames per token), if known
         ops = operations
         self.patch_embedding = ops.Conv3d(cfg.in_dim, cfg.dim, kernel_size=cfg.patch_size, stride=cfg.patch_size)
-        self.text_embedding = nn.Sequential(ops.Linear(cfg.text_dim, cfg.dim), nn.GELU(approximate="tanh"),
-                                            ops.Linear(cfg.dim, cfg.dim))  # fmt: skip
+        self.text_embedding = nn.Sequential(
+            ops.Linear(cfg.text_dim, cfg.dim), nn.GELU(approximate="tanh"), ops.Linear(cfg.dim, cfg.dim)
+        )
         self.time_embedding = nn.Sequential(ops.Linear(cfg.freq_dim, cfg.dim), nn.SiLU(), ops.Linear(cfg.dim, cfg.dim))
         self.time_projection = nn.Sequential(nn.SiLU(), ops.Linear(cfg.dim, 6 * cfg.dim))
         if cfg.semantic_dim:
-            self.semantic_embedding = nn.Sequential(ops.Linear(cfg.semantic_dim, cfg.dim), nn.GELU(approximate="tanh"),
-                                                    ops.Linear(cfg.dim, cfg.dim))  # fmt: skip
+            self.semantic_embedding = nn.Sequential(
+                ops.Linear(cfg.semantic_dim, cfg.dim), nn.GELU(approximate="tanh"), ops.Linear(cfg.dim, cfg.dim)
+            )
         self.blocks = nn.ModuleList(Block(cfg, ops) for _ in range(cfg.num_layers))
         self.head = Head(cfg, ops)
 
@@ -204,8 +221,9 @@ class SemanticGenDiT(nn.Module):
             tokens = block(tokens, e6, ctx, rope, block_mask)
         out = self.head(tokens[:, :n_latent], e)  # only latent tokens are predicted
         pt, ph, pw = cfg.patch_size
-        return rearrange(out, "b (t h w) (pt ph pw c) -> b c (t pt) (h ph) (w pw)",
-                         t=gt, h=gh, w=gw, pt=pt, ph=ph, pw=pw)  # fmt: skip
+        return rearrange(
+            out, "b (t h w) (pt ph pw c) -> b c (t pt) (h ph) (w pw)", t=gt, h=gh, w=gw, pt=pt, ph=ph, pw=pw
+        )
 
 
 def latent_time(frame: torch.Tensor, temporal_compression: int = 4) -> torch.Tensor:
@@ -215,9 +233,11 @@ def latent_time(frame: torch.Tensor, temporal_compression: int = 4) -> torch.Ten
 
 
 def semantic_positions(
-    step_bounds: Sequence[float], grid: tuple[int, int], latent_grid: tuple[int, int, int],
+    step_bounds: Sequence[float],
+    grid: tuple[int, int],
+    latent_grid: tuple[int, int, int],
     temporal_compression: int = 4,
-) -> torch.Tensor:  # fmt: skip
+) -> torch.Tensor:
     """Positions (Ts·Hs·Ws, 3), in latent-token units, of semantic tokens on a (Ts, Hs, Ws) grid.
 
     Step t covers source frames [bounds[t], bounds[t+1]) and sits at the latent time of that span's centre
@@ -259,23 +279,24 @@ KIND = "dit"
 
 
 def save_dit(model: SemanticGenDiT, path) -> Path:
-    return save_checkpoint(path, model.state_dict(), KIND, model.config)
+    extra = {"space": model.space} if model.space is not None else None
+    return save_checkpoint(path, model.state_dict(), KIND, model.config, extra)
 
 
 def load_dit(path, dtype: torch.dtype = torch.float32, operations: ModuleType = nn) -> SemanticGenDiT:
     """A SemanticGen DiT checkpoint (config in the metadata); refuses files whose tensors disagree."""
     state, raw = load_checkpoint(path, kind=KIND)
     name = Path(path).name
+    meta = read_metadata(path)
+    space = config_from_dict(SemanticSpace, json.loads(meta["space"]), name) if "space" in meta else None
     with torch.device("meta"):
-        model = SemanticGenDiT(config_from_dict(DiTConfig, raw, name), operations)
+        model = SemanticGenDiT(config_from_dict(DiTConfig, raw, name), operations, space)
     check_state_dict(model, state, name)
     model.load_state_dict(state, assign=True)
     return model.to(dtype).eval()
 
 
-def load_wan_state_dict(
-    model: SemanticGenDiT, state: dict[str, torch.Tensor], source: str = "checkpoint"
-) -> list[str]:
+def load_wan_state_dict(model: SemanticGenDiT, state: dict[str, torch.Tensor], source: str = "checkpoint") -> list[str]:
     """Initialise from a plain Wan2.1 DiT (ComfyUI single-file layout, optional `model.diffusion_model.`
     prefix). Returns the keys that Wan2.1 does not have (the new semantic keys), which keep their init."""
     for prefix in ("model.diffusion_model.", "diffusion_model."):

@@ -8,7 +8,6 @@ reshapes the merged tokens into a `(B, d, T, H, W)` feature video.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from safetensors import safe_open
 from torch import nn
 
 from .checkpoints import CheckpointError, config_from_dict, load_checkpoint, save_checkpoint
-from .features import SemanticVideo
+from .features import SemanticVideo, sample_frame_indices
 
 KIND = "encoder"
 VISION_PREFIXES = ("visual.", "model.visual.")  # legacy and newer Qwen2.5-VL saves
@@ -82,23 +81,6 @@ class EncoderConfig:
                     if src in p:
                         kwargs[dst] = tuple(p[src])
         return cls(**kwargs)
-
-
-def sample_frame_indices(num_frames: int, video_fps: float, sample_fps: float, temporal_patch: int = 2) -> list[int]:
-    """Frames shown to the encoder: `sample_fps` per second, a multiple of `temporal_patch` of them.
-
-    Uniform stride from frame 0, as transformers' `sample_frames`; a clip shorter than one temporal patch keeps all
-    its frames (the processor repeats the last one).
-    """
-    if num_frames < 1:
-        raise ValueError(f"frames: expected at least 1 frame, got {num_frames}")
-    if not (video_fps > 0 and math.isfinite(video_fps)):
-        raise ValueError(f"fps: expected a positive frame rate, got {video_fps}")
-    if not (sample_fps > 0 and math.isfinite(sample_fps)):
-        raise ValueError(f"sample_fps: expected a positive number, got {sample_fps}")
-    wanted = math.floor(num_frames / video_fps * sample_fps / temporal_patch) * temporal_patch
-    n = min(max(wanted, temporal_patch), num_frames)
-    return [math.floor(k * num_frames / n) for k in range(n)]
 
 
 class SemanticEncoder(nn.Module):

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import torch
+
+
+def sample_frame_indices(num_frames: int, video_fps: float, sample_fps: float, temporal_patch: int = 2) -> list[int]:
+    """Frames shown to the encoder: `sample_fps` per second, a multiple of `temporal_patch` of them.
+
+    Uniform stride from frame 0, as transformers' `sample_frames`; a clip shorter than one temporal patch keeps all
+    its frames (the processor repeats the last one).
+    """
+    if num_frames < 1:
+        raise ValueError(f"frames: expected at least 1 frame, got {num_frames}")
+    if not (video_fps > 0 and math.isfinite(video_fps)):
+        raise ValueError(f"fps: expected a positive frame rate, got {video_fps}")
+    if not (sample_fps > 0 and math.isfinite(sample_fps)):
+        raise ValueError(f"sample_fps: expected a positive number, got {sample_fps}")
+    wanted = math.floor(num_frames / video_fps * sample_fps / temporal_patch) * temporal_patch
+    n = min(max(wanted, temporal_patch), num_frames)
+    return [math.floor(k * num_frames / n) for k in range(n)]
 
 
 @dataclass(frozen=True)
@@ -47,3 +65,26 @@ class SemanticVideo:
     def with_features(self, features: torch.Tensor, compressed: bool | None = None) -> SemanticVideo:
         """Same timing, new tensor (e.g. after compression)."""
         return replace(self, features=features, compressed=self.compressed if compressed is None else compressed)
+
+
+@dataclass(frozen=True)
+class SemanticSpace:
+    """How a generator's semantic tokens map to pixels and frames; stored with every generator checkpoint."""
+
+    channels: int = 64  # compressed width c
+    pixels_per_token: int = 28  # encoder patch × merge
+    sample_fps: float = 1.6  # encoder frame sampling rate
+    temporal_patch: int = 2  # sampled frames per semantic step
+    video_fps: float = 16.0  # frame rate of the videos the generators were trained on
+    vae_temporal: int = 4  # VAE temporal compression (Wan2.1: 4)
+    vae_spatial: int = 8  # VAE spatial compression (Wan2.1: 8)
+
+    def layout(self, frames: int, height: int, width: int) -> tuple[tuple[int, ...], tuple[int, int]]:
+        """Sampled frame indices and the (H, W) semantic grid of a video of this size, as the encoder would see it
+        (uniform stride at `sample_fps`; sizes rounded to whole tokens, as the processor's resize does)."""
+        idx = sample_frame_indices(frames, self.video_fps, self.sample_fps, self.temporal_patch)
+        grid = (max(1, round(height / self.pixels_per_token)), max(1, round(width / self.pixels_per_token)))
+        return tuple(idx), grid
+
+    def steps(self, frames: int) -> int:
+        return math.ceil(len(self.layout(frames, 1, 1)[0]) / self.temporal_patch)

@@ -56,9 +56,12 @@ def cfg_velocity(cond: Velocity, uncond: Velocity | None, scale: float) -> Veloc
 
 
 def sample(
-    velocity: Velocity, noise: torch.Tensor, sigma: torch.Tensor, sampler: str = "euler",
+    velocity: Velocity,
+    noise: torch.Tensor,
+    sigma: torch.Tensor,
+    sampler: str = "euler",
     callback: Callback | None = None,
-) -> torch.Tensor:  # fmt: skip
+) -> torch.Tensor:
     """Integrate dx/dσ = v from σ = sigma[0] to sigma[-1]. `callback` runs after every step (progress,
     previews, interrupts: it may raise to stop within one step)."""
     if sampler not in SAMPLERS:

@@ -8,7 +8,7 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).parent)]
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
+def server(tmp_path_factory, comfy_modules):
     """One real ComfyUI for the API and browser tests, with tiny models in its temp models folder."""
     from server_harness import Server
     from tiny import write_tiny_models

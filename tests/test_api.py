@@ -18,9 +18,18 @@ import workflows  # noqa: E402
 
 pytestmark = pytest.mark.api
 PACK_NODES = {
-    "SemanticGenEncoderLoader", "SemanticGenEncode", "SemanticGenCompressorLoader", "SemanticGenCompress",
+    "SemanticGenTextEncoderLoader",
+    "SemanticGenTextEncode",
+    "SemanticGenEncoderLoader",
+    "SemanticGenEncode",
+    "SemanticGenCompressorLoader",
+    "SemanticGenCompress",
     "SemanticGenPreview",
-}  # fmt: skip
+    "SemanticGenSemanticGeneratorLoader",
+    "SemanticGenSemanticSampler",
+    "SemanticGenLatentGeneratorLoader",
+    "SemanticGenLatentSampler",
+}
 
 
 def api_workflow(name: str) -> dict:
@@ -68,7 +77,7 @@ def test_reference_features_workflow_writes_a_video(server):
     assert entry["status"]["status_str"] == "success", error_message(entry)
     (video,) = server.outputs(entry)
     assert video.is_file() and video.suffix == ".mp4"
-    assert frame_count(video) == 24  # one preview frame per frame of the 24-frame sample
+    assert frame_count(video) == 25  # one preview frame per frame of the 25-frame sample
 
 
 def test_checkpoint_folder_as_encoder(server):
@@ -152,4 +161,75 @@ def test_bad_input_compressor_width_mismatch(server):
     prompt = api_workflow("semanticgen_reference_features")
     prompt["4"]["inputs"]["compressor_name"] = "tiny-c8-d40.safetensors"
     failed(server, prompt, "features", "expects width 40, got 48")
+    still_serves(server)
+
+
+def test_text_to_video_workflow_writes_a_video(server):
+    entry = server.run(api_workflow("semanticgen_text_to_video"))
+    assert entry["status"]["status_str"] == "success", error_message(entry)
+    (video,) = server.outputs(entry)
+    assert frame_count(video) == 17
+
+
+def test_reference_resynthesis_workflow_writes_a_video(server):
+    entry = server.run(api_workflow("semanticgen_reference_resynthesis"))
+    assert entry["status"]["status_str"] == "success", error_message(entry)
+    (video,) = server.outputs(entry)
+    assert frame_count(video) == 25  # the 25-frame reference -> 7 latent frames -> 25 frames
+
+
+def test_same_seed_same_video_and_seed_matters(server):
+    runs = []
+    for seed in (5, 5, 6):
+        prompt = api_workflow("semanticgen_text_to_video")
+        prompt["5"]["inputs"]["seed"] = seed
+        prompt["7"]["inputs"]["seed"] = seed
+        prompt["11"]["inputs"]["filename_prefix"] = f"semanticgen/seed{seed}"
+        entry = server.run(prompt)
+        assert entry["status"]["status_str"] == "success", error_message(entry)
+        runs.append(server.outputs(entry)[0].read_bytes())
+    assert runs[0] == runs[1] and runs[0] != runs[2]
+
+
+def test_bad_input_generator_widths(server):
+    prompt = api_workflow("semanticgen_reference_resynthesis")
+    prompt["8"]["inputs"]["model_name"] = "tiny-latent-c4.safetensors"
+    failed(server, prompt, "semantic: has 8 channels", "expects 4")
+    prompt = api_workflow("semanticgen_text_to_video")
+    prompt["6"]["inputs"]["model_name"] = "tiny-latent-text32.safetensors"
+    failed(server, prompt, "positive: conditioning has width 384")
+    still_serves(server)
+
+
+def test_bad_input_frames_and_sampler(server):
+    prompt = api_workflow("semanticgen_text_to_video")
+    prompt["5"]["inputs"]["frames"] = 18
+    failed(server, prompt, "frames: expected 4k+1")
+    prompt = api_workflow("semanticgen_text_to_video")
+    prompt["7"]["inputs"]["sampler"] = "dpmpp_2m"
+    refused(server, prompt, "sampler")
+    still_serves(server)
+
+
+def test_interrupt_ends_sampling_within_a_step(server):
+    import time
+
+    prompt = api_workflow("semanticgen_text_to_video")
+    prompt["5"]["inputs"].update(frames=129, width=128, height=128)
+    prompt["7"]["inputs"].update(steps=200, sampler="heun", seed=11)
+    status, body = server.queue(prompt)
+    assert status == 200, body
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until it runs
+        if server.get("/queue")[1]["queue_running"]:
+            break
+        time.sleep(0.05)
+    time.sleep(2.0)  # well inside the latent stage
+    t0 = time.monotonic()
+    server.post("/interrupt", {})
+    entry = server.wait(body["prompt_id"], timeout=60)
+    elapsed = time.monotonic() - t0
+    kinds = [m[0] for m in entry["status"]["messages"]]
+    assert "execution_interrupted" in kinds, kinds
+    assert elapsed < 5.0, elapsed  # a heun step here takes well under a second
     still_serves(server)

@@ -12,8 +12,13 @@ from semanticgen.features import SemanticVideo
 
 
 def video(d: int = 48, t: int = 3) -> SemanticVideo:
-    return SemanticVideo(torch.randn(1, d, t, 2, 3), video_fps=8.0, video_frames=12, video_size=(56, 84),
-                         frame_indices=tuple(range(0, 12, 2)))  # fmt: skip
+    return SemanticVideo(
+        torch.randn(1, d, t, 2, 3),
+        video_fps=8.0,
+        video_frames=12,
+        video_size=(56, 84),
+        frame_indices=tuple(range(0, 12, 2)),
+    )
 
 
 def test_kl_matches_closed_form():

@@ -7,8 +7,15 @@ import torch
 
 from semanticgen.checkpoints import CheckpointError
 from semanticgen.dit import (
-    DiTConfig, SemanticGenDiT, init_weights, latent_time, load_dit, load_wan_state_dict, save_dit, semantic_positions,
-)  # fmt: skip
+    DiTConfig,
+    SemanticGenDiT,
+    init_weights,
+    latent_time,
+    load_dit,
+    load_wan_state_dict,
+    save_dit,
+    semantic_positions,
+)
 
 TINY = dict(dim=64, ffn_dim=128, num_heads=2, num_layers=2, text_dim=32, freq_dim=256)
 
@@ -26,8 +33,19 @@ def test_matches_comfyui_wanmodel(comfy_modules):
     from comfy.ldm.wan.model import WanModel
 
     ours = tiny_dit()
-    theirs = WanModel(model_type="t2v", patch_size=(1, 2, 2), in_dim=16, dim=64, ffn_dim=128, freq_dim=256,
-                      text_dim=32, out_dim=16, num_heads=2, num_layers=2, operations=comfy.ops.disable_weight_init)  # fmt: skip
+    theirs = WanModel(
+        model_type="t2v",
+        patch_size=(1, 2, 2),
+        in_dim=16,
+        dim=64,
+        ffn_dim=128,
+        freq_dim=256,
+        text_dim=32,
+        out_dim=16,
+        num_heads=2,
+        num_layers=2,
+        operations=comfy.ops.disable_weight_init,
+    )
     theirs.load_state_dict(ours.state_dict(), strict=True)  # identical key layout
     g = torch.Generator().manual_seed(0)
     x = torch.randn(2, 16, 3, 8, 12, generator=g)

@@ -18,9 +18,12 @@ from semanticgen.encoder import extract_vision_tower, load_encoder, sample_frame
 def reference_features(tower, cfg, frames: torch.Tensor) -> torch.Tensor:
     """The standard transformers way: video processor, then the tower; merged tokens (N, d)."""
     proc = Qwen2VLVideoProcessor(
-        patch_size=cfg.patch_size, temporal_patch_size=cfg.temporal_patch_size, merge_size=cfg.spatial_merge_size,
-        min_pixels=cfg.min_pixels, max_pixels=cfg.max_pixels,
-    )  # fmt: skip
+        patch_size=cfg.patch_size,
+        temporal_patch_size=cfg.temporal_patch_size,
+        merge_size=cfg.spatial_merge_size,
+        min_pixels=cfg.min_pixels,
+        max_pixels=cfg.max_pixels,
+    )
     batch = proc(videos=[frames.permute(0, 3, 1, 2)], do_rescale=False, return_tensors="pt")
     with torch.no_grad():
         return tower(batch["pixel_values_videos"], grid_thw=batch["video_grid_thw"]), batch["video_grid_thw"][0]

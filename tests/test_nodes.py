@@ -21,14 +21,16 @@ def pack(tmp_path_factory, comfy_modules):
 
     tmp = tmp_path_factory.mktemp("nodes")
     folder_paths.set_input_directory(str(tmp / "input"))
-    write_tiny_models(tmp / "models")
+    write_tiny_models(tmp / "models", vae=False)
     spec = importlib.util.spec_from_file_location("semanticgen_pack", ROOT / "__init__.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules["semanticgen_pack"] = module
     spec.loader.exec_module(module)
     ext = asyncio.run(module.comfy_entrypoint())
-    for key in ("semanticgen_encoders", "semanticgen_compressors"):
-        folder_paths.add_model_folder_path(key, str(tmp / "models" / "semanticgen" / key.split("_")[1]))
+    from semanticgen_pack.nodes.models import FOLDERS
+
+    for key, sub in FOLDERS.items():
+        folder_paths.add_model_folder_path(key, str(tmp / "models" / sub))
     nodes = {n.define_schema().node_id: n for n in asyncio.run(ext.get_node_list())}
     return nodes, tmp
 
@@ -55,9 +57,18 @@ def test_library_never_imports_comfyui():
 def test_node_ids_are_stable_and_prefixed(pack):
     nodes, _ = pack
     assert set(nodes) == {
-        "SemanticGenEncoderLoader", "SemanticGenEncode", "SemanticGenCompressorLoader", "SemanticGenCompress",
+        "SemanticGenTextEncoderLoader",
+        "SemanticGenTextEncode",
+        "SemanticGenEncoderLoader",
+        "SemanticGenEncode",
+        "SemanticGenCompressorLoader",
+        "SemanticGenCompress",
         "SemanticGenPreview",
-    }  # fmt: skip
+        "SemanticGenSemanticGeneratorLoader",
+        "SemanticGenSemanticSampler",
+        "SemanticGenLatentGeneratorLoader",
+        "SemanticGenLatentSampler",
+    }
 
 
 def test_encoder_is_handed_to_comfyui_memory_manager(pack):

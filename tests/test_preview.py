@@ -16,8 +16,13 @@ def test_pca_rgb_recovers_dominant_direction():
 
 
 def test_preview_plays_in_sync_with_the_video():
-    sem = SemanticVideo(torch.randn(1, 8, 3, 2, 2), video_fps=8.0, video_frames=20, video_size=(32, 48),
-                        frame_indices=(0, 3, 6, 10, 13, 16))  # fmt: skip
+    sem = SemanticVideo(
+        torch.randn(1, 8, 3, 2, 2),
+        video_fps=8.0,
+        video_frames=20,
+        video_size=(32, 48),
+        frame_indices=(0, 3, 6, 10, 13, 16),
+    )
     frames = preview_frames(sem)
     assert frames.shape == (20, 32, 48, 3)
     # steps start at sampled frames 0, 6, 13: frames inside one step are identical, across steps they differ

@@ -10,12 +10,21 @@ import torch
 from safetensors.torch import save_file
 
 from semanticgen.compressor import CompressorConfig, SemanticCompressor, save_compressor
+from semanticgen.dit import DiTConfig, SemanticGenDiT, init_weights, save_dit
 from semanticgen.encoder import EncoderConfig, SemanticEncoder, save_encoder
+from semanticgen.features import SemanticSpace
 
 TINY_ENCODER = dict(
-    depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=48,
-    window_size=56, fullatt_block_indexes=[1], min_pixels=28 * 28, max_pixels=112 * 112,
-)  # fmt: skip
+    depth=2,
+    hidden_size=32,
+    intermediate_size=64,
+    num_heads=2,
+    out_hidden_size=48,
+    window_size=56,
+    fullatt_block_indexes=[1],
+    min_pixels=28 * 28,
+    max_pixels=112 * 112,
+)
 
 
 def tiny_encoder(seed: int = 0, **overrides) -> SemanticEncoder:
@@ -57,11 +66,55 @@ def save_qwen_folder(encoder: SemanticEncoder, folder: Path, layout: str = "visu
     return folder
 
 
-def write_tiny_models(models_dir: Path) -> dict[str, str]:
+TINY_SPACE = SemanticSpace(channels=8, pixels_per_token=28, sample_fps=1.6, temporal_patch=2, video_fps=8.0)
+TINY_DIT = dict(dim=32, ffn_dim=64, num_heads=2, num_layers=2, text_dim=384)
+
+
+def tiny_generator(role: str, seed: int = 0, **overrides) -> SemanticGenDiT:
+    """A random tiny semantic (stage 1) or latent (stage 2) generator, MiniLM-width text."""
+    if role == "semantic":
+        cfg = DiTConfig(**{**TINY_DIT, "in_dim": 8, "out_dim": 8, "patch_size": (1, 1, 1), **overrides})
+    else:
+        cfg = DiTConfig(**{**TINY_DIT, "semantic_dim": 8, **overrides})
+    model = init_weights(SemanticGenDiT(cfg, space=TINY_SPACE), seed)
+    with torch.no_grad():
+        g = torch.Generator().manual_seed(seed + 1)
+        model.head.head.weight.copy_(torch.randn(model.head.head.weight.shape, generator=g) * 0.05)
+    return model.eval()
+
+
+def tiny_wan_vae_state(dim: int = 8, seed: int = 0) -> dict[str, torch.Tensor]:
+    """State dict of ComfyUI's own Wan2.1 VAE class, built tiny with random weights (needs ComfyUI importable)."""
+    from comfy.ldm.wan.vae import WanVAE
+
+    torch.manual_seed(seed)
+    vae = WanVAE(
+        dim=dim,
+        z_dim=16,
+        dim_mult=[1, 2, 4, 4],
+        num_res_blocks=2,
+        attn_scales=[],
+        temperal_downsample=[False, True, True],
+    )
+    state = {}
+    for k, v in vae.state_dict().items():  # comfy.ops layers skip init: give every tensor real values
+        state[k] = torch.ones_like(v) if k.endswith("gamma") else torch.randn_like(v) * (0.05 if v.ndim > 1 else 0.0)
+    return state
+
+
+def write_tiny_models(models_dir: Path, vae: bool = True) -> dict[str, str]:
     """Populate a ComfyUI models folder with the tiny models the bundled workflows name in tests."""
     enc = tiny_encoder()
     save_encoder(enc, models_dir / "semanticgen" / "encoders" / "toy_encoder.safetensors")
     save_qwen_folder(enc, models_dir / "semanticgen" / "encoders" / "tiny-qwen2.5-vl", layout="model.visual")
     save_compressor(tiny_compressor(), models_dir / "semanticgen" / "compressors" / "toy_compressor_c8.safetensors")
     save_compressor(tiny_compressor(in_dim=40), models_dir / "semanticgen" / "compressors" / "tiny-c8-d40.safetensors")
+    gens = models_dir / "semanticgen"
+    save_dit(tiny_generator("semantic"), gens / "semantic_generators" / "toy_semantic_generator.safetensors")
+    save_dit(tiny_generator("latent"), gens / "latent_generators" / "toy_latent_generator.safetensors")
+    save_dit(tiny_generator("latent", semantic_dim=4), gens / "latent_generators" / "tiny-latent-c4.safetensors")
+    save_dit(tiny_generator("latent", text_dim=32), gens / "latent_generators" / "tiny-latent-text32.safetensors")
+    if vae:
+        (models_dir / "vae").mkdir(parents=True, exist_ok=True)
+        save_file(tiny_wan_vae_state(), str(models_dir / "vae" / "toy_wan_vae.safetensors"))
     return {"encoder": "toy_encoder.safetensors", "compressor": "toy_compressor_c8.safetensors"}

@@ -46,9 +46,14 @@ class Clip:
         sx = 0.5 - 0.22 * dx + rng.uniform(-0.05, 0.05)
         sy = 0.5 - 0.22 * dy + rng.uniform(-0.05, 0.05)
         return cls(
-            shape=rng.choice(SHAPES), colour=rng.choice(list(COLOURS)), background=rng.choice(list(BACKGROUNDS)),
-            motion=motion, radius=rng.uniform(0.14, 0.19), start=(sx, sy), speed=rng.uniform(0.025, 0.035),
-        )  # fmt: skip
+            shape=rng.choice(SHAPES),
+            colour=rng.choice(list(COLOURS)),
+            background=rng.choice(list(BACKGROUNDS)),
+            motion=motion,
+            radius=rng.uniform(0.14, 0.19),
+            start=(sx, sy),
+            speed=rng.uniform(0.025, 0.035),
+        )
 
 
 def caption(clip: Clip, rng: random.Random | None = None) -> str:

@@ -1,0 +1,271 @@
+"""The two generators: loaders, Semantic Sampler (text -> semantic) and Latent Sampler (semantic -> LATENT)."""
+
+from __future__ import annotations
+
+import comfy.latent_formats
+import comfy.model_management as mm
+import comfy.ops
+from comfy_api.latest import io
+
+from ..semanticgen.checkpoints import CheckpointError
+from ..semanticgen.dit import load_dit
+from ..semanticgen.features import SemanticVideo
+from ..semanticgen.flow import SAMPLERS
+from ..semanticgen.pipeline import SamplingOptions, generate_latent, generate_semantic
+from .models import FOLDERS, check_choice, list_models, patcher, pick_dtype, resolve_model
+from .progress import step_callback
+from .types import LatentGenerator, Semantic, SemanticGenerator
+
+CATEGORY = "SemanticGen/generate"
+DTYPE_OPTIONS = ["auto", "fp32", "fp16", "bf16"]
+
+
+def _load(key: str, name: str, dtype: str, role: str):
+    path = resolve_model(key, name, "model_name")
+    device = mm.get_torch_device()
+    try:
+        model = load_dit(path, dtype=pick_dtype(dtype, device), operations=comfy.ops.manual_cast)
+    except CheckpointError as e:
+        raise ValueError(f"model_name: {e}") from e
+    is_latent = bool(model.config.semantic_dim)
+    if is_latent != (role == "latent"):
+        other = "latent" if is_latent else "semantic"
+        raise ValueError(f"model_name: {name} is a {other} generator; load it with the {other} generator loader")
+    return patcher(model, device, mm.unet_offload_device())
+
+
+def _loader_schema(node_id: str, title: str, key: str, output, what: str) -> io.Schema:
+    return io.Schema(
+        node_id=node_id,
+        display_name=title,
+        category=CATEGORY,
+        description=f"Loads a {what} (SemanticGen DiT .safetensors, Wan2.1 layout) from models/{FOLDERS[key]}.",
+        inputs=[
+            io.Combo.Input("model_name", options=list_models(key), tooltip=f"The {what} checkpoint."),
+            io.Combo.Input(
+                "dtype",
+                options=DTYPE_OPTIONS,
+                default="auto",
+                tooltip="Weight dtype. auto: fp32 on CPU, bf16/fp16 on GPUs that support it.",
+            ),
+        ],
+        outputs=[output.Output(display_name="model")],
+    )
+
+
+class SemanticGeneratorLoader(io.ComfyNode):
+    KEY = "semanticgen_semantic_generators"
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return _loader_schema(
+            "SemanticGenSemanticGeneratorLoader",
+            "Load Semantic Generator",
+            cls.KEY,
+            SemanticGenerator,
+            "semantic generator (stage 1: text → semantic features)",
+        )
+
+    @classmethod
+    def validate_inputs(cls, model_name: str, dtype: str) -> bool | str:
+        msg = check_choice("model_name", model_name, list_models(cls.KEY))
+        return msg if msg is not True else check_choice("dtype", dtype, DTYPE_OPTIONS)
+
+    @classmethod
+    def execute(cls, model_name: str, dtype: str) -> io.NodeOutput:
+        return io.NodeOutput(_load(cls.KEY, model_name, dtype, "semantic"))
+
+
+class LatentGeneratorLoader(io.ComfyNode):
+    KEY = "semanticgen_latent_generators"
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return _loader_schema(
+            "SemanticGenLatentGeneratorLoader",
+            "Load Latent Generator",
+            cls.KEY,
+            LatentGenerator,
+            "latent generator (stage 2: semantic features → VAE latents)",
+        )
+
+    @classmethod
+    def validate_inputs(cls, model_name: str, dtype: str) -> bool | str:
+        msg = check_choice("model_name", model_name, list_models(cls.KEY))
+        return msg if msg is not True else check_choice("dtype", dtype, DTYPE_OPTIONS)
+
+    @classmethod
+    def execute(cls, model_name: str, dtype: str) -> io.NodeOutput:
+        return io.NodeOutput(_load(cls.KEY, model_name, dtype, "latent"))
+
+
+def _sampling_inputs(cfg_default: float) -> list:
+    return [
+        io.Int.Input(
+            "seed",
+            default=0,
+            min=0,
+            max=0xFFFFFFFFFFFFFFFF,
+            control_after_generate=True,
+            tooltip="Noise seed; noise is drawn on the CPU, so a seed gives the same result on any device.",
+        ),
+        io.Int.Input("steps", default=20, min=1, max=200, tooltip="Sampling steps from noise (t=1) to data (t=0)."),
+        io.Float.Input(
+            "cfg",
+            default=cfg_default,
+            min=1.0,
+            max=30.0,
+            step=0.1,
+            tooltip="Classifier-free guidance scale; 1 disables guidance (one model call per step).",
+        ),
+        io.Float.Input(
+            "shift",
+            default=3.0,
+            min=0.1,
+            max=20.0,
+            step=0.1,
+            tooltip="Timestep shift: more steps at high noise. Larger for larger videos (Wan uses 3–8).",
+        ),
+        io.Combo.Input(
+            "sampler",
+            options=list(SAMPLERS),
+            default="euler",
+            tooltip="euler: the paper's sampler; heun: 2nd order, two model calls per step.",
+        ),
+    ]
+
+
+def _context(cond, name: str):
+    if cond is None:
+        return None
+    try:
+        return cond[0][0]
+    except (TypeError, IndexError, KeyError) as e:
+        raise ValueError(f"{name}: expected CONDITIONING from a text encoder") from e
+
+
+class SemanticSampler(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="SemanticGenSemanticSampler",
+            display_name="Semantic Sampler",
+            category=CATEGORY,
+            description="Stage 1: generates the compressed semantic features of a video from text, with full "
+            "attention over the whole (small) semantic sequence.",
+            inputs=[
+                SemanticGenerator.Input("model", tooltip="From Load Semantic Generator."),
+                io.Conditioning.Input("positive", tooltip="The prompt."),
+                io.Conditioning.Input("negative", optional=True, tooltip="Negative prompt for guidance (optional)."),
+                *_sampling_inputs(5.0),
+                io.Int.Input(
+                    "frames",
+                    default=81,
+                    min=1,
+                    max=8193,
+                    step=4,
+                    tooltip="Video length in frames, 4k+1 (the Wan VAE's temporal grid).",
+                ),
+                io.Int.Input(
+                    "width", default=832, min=16, max=4096, step=16, tooltip="Video width in pixels, multiple of 16."
+                ),
+                io.Int.Input(
+                    "height", default=480, min=16, max=4096, step=16, tooltip="Video height in pixels, multiple of 16."
+                ),
+            ],
+            outputs=[Semantic.Output(display_name="semantic")],
+        )
+
+    @classmethod
+    def validate_inputs(cls, sampler: str) -> bool | str:
+        return check_choice("sampler", sampler, list(SAMPLERS))
+
+    @classmethod
+    def execute(
+        cls,
+        model,
+        positive,
+        seed: int,
+        steps: int,
+        cfg: float,
+        shift: float,
+        sampler: str,
+        frames: int,
+        width: int,
+        height: int,
+        negative=None,
+    ) -> io.NodeOutput:
+        mm.load_models_gpu([model])
+        opts = SamplingOptions(seed=seed, steps=steps, cfg=cfg, shift=shift, sampler=sampler)
+        sem = generate_semantic(
+            model.model,
+            _context(positive, "positive"),
+            _context(negative, "negative"),
+            frames,
+            height,
+            width,
+            opts,
+            step_callback(steps, model.load_device),
+        )
+        return io.NodeOutput(sem)
+
+
+class LatentSampler(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="SemanticGenLatentSampler",
+            display_name="Latent Sampler",
+            category=CATEGORY,
+            description="Stage 2: generates Wan2.1 VAE latents from text plus semantic features (in-context "
+            "conditioning). Length and size follow the video the semantic features describe.",
+            inputs=[
+                LatentGenerator.Input("model", tooltip="From Load Latent Generator."),
+                io.Conditioning.Input("positive", tooltip="The prompt (texture and colour follow it)."),
+                io.Conditioning.Input("negative", optional=True, tooltip="Negative prompt for guidance (optional)."),
+                Semantic.Input("semantic", tooltip="From Semantic Sampler or Semantic Compressor (layout and motion)."),
+                *_sampling_inputs(5.0),
+                io.Float.Input(
+                    "semantic_noise",
+                    default=0.1,
+                    min=0.0,
+                    max=1.0,
+                    step=0.01,
+                    tooltip="Noise added to the semantic features first (closes the train/test gap; "
+                    "more = looser adherence to the reference).",
+                ),
+            ],
+            outputs=[io.Latent.Output(display_name="latent")],
+        )
+
+    @classmethod
+    def validate_inputs(cls, sampler: str) -> bool | str:
+        return check_choice("sampler", sampler, list(SAMPLERS))
+
+    @classmethod
+    def execute(
+        cls,
+        model,
+        positive,
+        semantic: SemanticVideo,
+        seed: int,
+        steps: int,
+        cfg: float,
+        shift: float,
+        sampler: str,
+        semantic_noise: float,
+        negative=None,
+    ) -> io.NodeOutput:
+        mm.load_models_gpu([model])
+        fmt = comfy.latent_formats.Wan21()
+        opts = SamplingOptions(seed=seed, steps=steps, cfg=cfg, shift=shift, sampler=sampler)
+        z = generate_latent(
+            model.model,
+            _context(positive, "positive"),
+            _context(negative, "negative"),
+            semantic,
+            semantic_noise,
+            opts,
+            step_callback(steps, model.load_device, fmt),
+        )
+        return io.NodeOutput({"samples": fmt.process_out(z)})

@@ -1,0 +1,130 @@
+"""The two sampling stages as plain functions: what the Semantic Sampler and Latent Sampler nodes call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .dit import SemanticGenDiT, semantic_positions
+from .features import SemanticSpace, SemanticVideo
+from .flow import Callback, cfg_velocity, cpu_noise, noise_semantic, sample, sigmas
+
+
+@dataclass(frozen=True)
+class SamplingOptions:
+    seed: int = 0
+    steps: int = 20
+    cfg: float = 5.0
+    shift: float = 3.0
+    sampler: str = "euler"
+
+
+def check_context(context: torch.Tensor | None, model: SemanticGenDiT, name: str) -> None:
+    if context is None:
+        return
+    if context.ndim != 3 or context.shape[-1] != model.config.text_dim:
+        raise ValueError(
+            f"{name}: conditioning has width {context.shape[-1]}, the model was trained with a "
+            f"{model.config.text_dim}-wide text encoder (connect the text encoder it was trained with)"
+        )
+    if not torch.isfinite(context).all():
+        raise ValueError(f"{name}: conditioning contains NaN or infinite values")
+
+
+def _device(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _velocity(model: SemanticGenDiT, context: torch.Tensor, **kw):
+    p = next(model.parameters())
+
+    def v(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        out = model(x.to(p.device, p.dtype), (sigma * 1000).to(p.device), context.to(p.device, p.dtype), **kw)
+        return out.float()
+
+    return v
+
+
+def _check_video_size(frames: int, height: int, width: int, space: SemanticSpace, multiple: int) -> None:
+    if frames < 1 or (frames - 1) % space.vae_temporal:
+        raise ValueError(f"frames: expected {space.vae_temporal}k+1 frames (1, 5, 9, 13, 17, …), got {frames}")
+    for name, v in (("height", height), ("width", width)):
+        if v < multiple or v % multiple:
+            raise ValueError(f"{name}: expected a positive multiple of {multiple} pixels, got {v}")
+
+
+def generate_semantic(
+    model: SemanticGenDiT,
+    positive: torch.Tensor,
+    negative: torch.Tensor | None,
+    frames: int,
+    height: int,
+    width: int,
+    opts: SamplingOptions,
+    callback: Callback | None = None,
+) -> SemanticVideo:
+    """Stage 1: text -> compressed semantic features of a `frames`-frame video, full attention over all of it."""
+    space = model.space
+    if space is None:
+        raise ValueError("semantic generator: the checkpoint has no semantic-space metadata")
+    if model.config.semantic_dim:
+        raise ValueError("semantic generator: this is a latent generator (it takes semantic tokens)")
+    _check_video_size(frames, height, width, space, space.vae_spatial * 2)
+    check_context(positive, model, "positive")
+    check_context(negative, model, "negative")
+    idx, (gh, gw) = space.layout(frames, height, width)
+    shape = (positive.shape[0], model.config.in_dim, -(-len(idx) // space.temporal_patch), gh, gw)
+    velocity = cfg_velocity(
+        _velocity(model, positive), _velocity(model, negative) if negative is not None else None, opts.cfg
+    )
+    noise = cpu_noise(shape, opts.seed).to(_device(model))  # drawn on the CPU: same result on any device
+    z = sample(velocity, noise, sigmas(opts.steps, opts.shift), opts.sampler, callback).cpu()
+    return SemanticVideo(z, space.video_fps, frames, (height, width), idx, space.temporal_patch, compressed=True)
+
+
+def latent_shape(sem: SemanticVideo, space: SemanticSpace, channels: int, patch: tuple[int, int, int]):
+    """(1, C, T, H, W) of the VAE latent for the video `sem` describes (largest 4k+1 frames, whole patches)."""
+    frames = (sem.video_frames - 1) // space.vae_temporal + 1
+    unit_h, unit_w = space.vae_spatial * patch[1], space.vae_spatial * patch[2]
+    h, w = sem.video_size[0] // unit_h * patch[1], sem.video_size[1] // unit_w * patch[2]
+    if h == 0 or w == 0:
+        raise ValueError(f"semantic: describes a {sem.video_size} video, smaller than one latent patch")
+    return (sem.features.shape[0], channels, frames, h, w)
+
+
+def generate_latent(
+    model: SemanticGenDiT,
+    positive: torch.Tensor,
+    negative: torch.Tensor | None,
+    sem: SemanticVideo,
+    semantic_noise: float,
+    opts: SamplingOptions,
+    callback: Callback | None = None,
+) -> torch.Tensor:
+    """Stage 2: text + semantic features -> normalised VAE latents (B, 16, T, H/8, W/8), in-context conditioning."""
+    space = model.space or SemanticSpace(channels=model.config.semantic_dim)
+    if not model.config.semantic_dim:
+        raise ValueError("latent generator: this model takes no semantic tokens (it is a semantic generator)")
+    if not sem.compressed:
+        raise ValueError("semantic: these are raw encoder features; connect them through the Semantic Compressor")
+    if sem.channels != model.config.semantic_dim:
+        raise ValueError(
+            f"semantic: has {sem.channels} channels, the latent generator expects {model.config.semantic_dim}"
+            " (use the compressor trained with it)"
+        )
+    if not torch.isfinite(sem.features).all():
+        raise ValueError("semantic: contains NaN or infinite values")
+    if not 0.0 <= semantic_noise <= 1.0:
+        raise ValueError(f"semantic_noise: expected 0 … 1, got {semantic_noise}")
+    check_context(positive, model, "positive")
+    check_context(negative, model, "negative")
+    shape = latent_shape(sem, space, model.config.in_dim, model.config.patch_size)
+    z_sem = noise_semantic(sem.features, semantic_noise, cpu_noise(tuple(sem.features.shape), opts.seed + 1))
+    pos = semantic_positions(sem.step_bounds(), sem.grid, model.latent_grid(shape), space.vae_temporal)
+    kw = dict(semantic=z_sem, semantic_pos=pos)
+    velocity = cfg_velocity(
+        _velocity(model, positive, **kw), _velocity(model, negative, **kw) if negative is not None else None, opts.cfg
+    )
+    noise = cpu_noise(shape, opts.seed).to(_device(model))
+    return sample(velocity, noise, sigmas(opts.steps, opts.shift), opts.sampler, callback).cpu()
