@@ -5,6 +5,8 @@
   (latent-token units); only the latent tokens are predicted.
 * Semantic generator: the same class whose input *is* the compressed semantic video (`in_dim = c`,
   `patch_size = (1, 1, 1)`, `semantic_dim = 0`).
+* Long videos: `window` switches self-attention to shifted time windows (`swin.py`), which the latent generator
+  uses; the semantic generator keeps full attention over its short sequence.
 
 With `semantic_dim = 0` the keys and numerics are Wan2.1's, so Wan2.1 weights initialise it (see
 `load_wan_state_dict`) and ComfyUI's `comfy.ldm.wan.model.WanModel` is the reference in tests.
@@ -34,6 +36,7 @@ from .checkpoints import (
 )
 from .features import SemanticSpace
 from .rope import apply_rope, grid_positions, rope_table
+from .swin import Windows, layer_partitions, window_attention, window_in_tokens
 
 
 @dataclass
@@ -88,12 +91,15 @@ class SelfAttention(nn.Module):
         self.norm_q = ops.RMSNorm(cfg.dim, eps=cfg.eps) if cfg.qk_norm else nn.Identity()
         self.norm_k = ops.RMSNorm(cfg.dim, eps=cfg.eps) if cfg.qk_norm else nn.Identity()
 
-    def forward(self, x: torch.Tensor, rope: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, L, D) with a (L, D_head/2, 2) rotary table -> (B, L, D)."""
+    def forward(self, x: torch.Tensor, rope: torch.Tensor, windows: Windows | None = None) -> torch.Tensor:
+        """(B, L, D) with a (L, D_head/2, 2) rotary table -> (B, L, D); full attention, or attention inside each
+        time window (RoPE is applied first, so windowed tokens keep their true positions)."""
         q = apply_rope(rearrange(self.norm_q(self.q(x)), "b l (h d) -> b l h d", h=self.heads), rope)
         k = apply_rope(rearrange(self.norm_k(self.k(x)), "b l (h d) -> b l h d", h=self.heads), rope)
         q, k = (rearrange(t, "b l h d -> b l (h d)") for t in (q, k))
-        return self.o(attention(q, k, self.v(x), self.heads, mask, self.backend))
+        if windows is None:
+            return self.o(attention(q, k, self.v(x), self.heads, None, self.backend))
+        return self.o(window_attention(q, k, self.v(x), self.heads, windows, self.backend))
 
 
 class CrossAttention(nn.Module):
@@ -131,11 +137,11 @@ class Block(nn.Module):
         e: torch.Tensor,
         context: torch.Tensor,
         rope: torch.Tensor,
-        mask: torch.Tensor | None = None,
+        windows: Windows | None = None,
     ) -> torch.Tensor:
-        """x (B, L, D); e (B, 6, D) time modulation; context (B, Lt, D)."""
+        """x (B, L, D); e (B, 6, D) time modulation; context (B, Lt, D); `windows` for Swin self-attention."""
         shift1, scale1, gate1, shift2, scale2, gate2 = (self.modulation.to(x) + e).unsqueeze(2).unbind(1)
-        x = x + gate1 * self.self_attn(self.norm1(x) * (1 + scale1) + shift1, rope, mask)
+        x = x + gate1 * self.self_attn(self.norm1(x) * (1 + scale1) + shift1, rope, windows)
         x = x + self.cross_attn(self.norm3(x), context)
         return x + gate2 * self.ffn(self.norm2(x) * (1 + scale2) + shift2)
 
@@ -188,13 +194,15 @@ class SemanticGenDiT(nn.Module):
         context: torch.Tensor,
         semantic: torch.Tensor | None = None,
         semantic_pos: torch.Tensor | None = None,
-        block_mask: torch.Tensor | None = None,
+        window: int | None = None,
     ) -> torch.Tensor:
         """Velocity for x.
 
         x (B, C, T, H, W) noisy input; timestep (B,) in [0, 1000]; context (B, Lt, text_dim);
         semantic (B, c, Ts, Hs, Ws) in-context features with semantic_pos (Ts·Hs·Ws, 3) positions in this
-        model's token units (see `semantic_positions`). Returns (B, out_dim, T, H, W).
+        model's token units (see `semantic_positions`). `window`: None for full self-attention, or Swin attention
+        in windows of that many latent frames, shifted by half a window on odd layers (see `swin.py`).
+        Returns (B, out_dim, T, H, W).
         """
         cfg = self.config
         b, _, t, h, w = x.shape
@@ -213,12 +221,15 @@ class SemanticGenDiT(nn.Module):
             tokens = torch.cat([tokens, sem], dim=1)
             pos = torch.cat([pos, semantic_pos.to(pos)], dim=0)
         rope = rope_table(pos, cfg.head_dim, cfg.rope_theta)  # (L, D_head/2, 2)
+        parts = None  # (even, odd) layer windows; None = full attention
+        if window is not None:
+            parts = layer_partitions(pos[:, 0], window_in_tokens(window, cfg.patch_size[0]))
 
         e = self.time_embedding(sinusoidal_embedding(cfg.freq_dim, timestep).to(tokens))  # (B, D)
         e6 = rearrange(self.time_projection(e), "b (k d) -> b k d", k=6)  # (B, 6, D)
         ctx = self.text_embedding(context.to(tokens))
-        for block in self.blocks:
-            tokens = block(tokens, e6, ctx, rope, block_mask)
+        for i, block in enumerate(self.blocks):
+            tokens = block(tokens, e6, ctx, rope, parts[i % 2] if parts else None)
         out = self.head(tokens[:, :n_latent], e)  # only latent tokens are predicted
         pt, ph, pw = cfg.patch_size
         return rearrange(

@@ -9,6 +9,7 @@ import torch
 from .dit import SemanticGenDiT, semantic_positions
 from .features import SemanticSpace, SemanticVideo
 from .flow import Callback, cfg_velocity, cpu_noise, noise_semantic, sample, sigmas
+from .swin import window_in_tokens
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,12 @@ def generate_latent(
     semantic_noise: float,
     opts: SamplingOptions,
     callback: Callback | None = None,
+    window: int | None = None,
 ) -> torch.Tensor:
-    """Stage 2: text + semantic features -> normalised VAE latents (B, 16, T, H/8, W/8), in-context conditioning."""
+    """Stage 2: text + semantic features -> normalised VAE latents (B, 16, T, H/8, W/8), in-context conditioning.
+
+    `window`: None for full attention, else Swin attention in windows of that many latent frames (long videos:
+    cost grows linearly with length)."""
     space = model.space or SemanticSpace(channels=model.config.semantic_dim)
     if not model.config.semantic_dim:
         raise ValueError("latent generator: this model takes no semantic tokens (it is a semantic generator)")
@@ -119,10 +124,12 @@ def generate_latent(
         raise ValueError(f"semantic_noise: expected 0 … 1, got {semantic_noise}")
     check_context(positive, model, "positive")
     check_context(negative, model, "negative")
+    if window is not None:
+        window_in_tokens(window, model.config.patch_size[0])  # refuse a bad window before sampling starts
     shape = latent_shape(sem, space, model.config.in_dim, model.config.patch_size)
     z_sem = noise_semantic(sem.features, semantic_noise, cpu_noise(tuple(sem.features.shape), opts.seed + 1))
     pos = semantic_positions(sem.step_bounds(), sem.grid, model.latent_grid(shape), space.vae_temporal)
-    kw = dict(semantic=z_sem, semantic_pos=pos)
+    kw = dict(semantic=z_sem, semantic_pos=pos, window=window)
     velocity = cfg_velocity(
         _velocity(model, positive, **kw), _velocity(model, negative, **kw) if negative is not None else None, opts.cfg
     )

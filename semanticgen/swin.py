@@ -1,0 +1,96 @@
+"""Shifted-window (Swin) self-attention over time, for the latent generator on long videos.
+
+Tokens are grouped by the time column of their shared space-time position (latent-token units), so latent tokens
+and the in-context semantic tokens of the same time span land in the same window: window id
+`floor((t + offset) / T_w)` with `offset = 0` on even layers and `T_w / 2` on odd layers. Unlike image Swin there
+is no cyclic shift: the shifted layers start with a half window and the ends are partial windows, so the first
+and last frames never attend to each other.
+
+Attention runs on a gather of the tokens into `(B·nW, Lw_max, D)` with a key-padding mask for windows shorter
+than the longest one, then the result is gathered back to token order. Memory grows with `nW · Lw_max²`, linear
+in the video length; no `L × L` mask is ever built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from einops import rearrange
+
+from .attention import attention
+
+
+@dataclass(frozen=True)
+class Windows:
+    """A partition of L tokens into nW windows of at most Lw tokens (token order kept inside a window)."""
+
+    index: torch.Tensor  # (nW, Lw) token of each window slot; padding slots repeat token 0
+    keep: torch.Tensor | None  # (nW, Lw) True for real tokens; None when every window is full
+    slot: torch.Tensor  # (L,) flat slot (window · Lw + place) of every token, to gather results back
+
+    @property
+    def count(self) -> int:
+        return self.index.shape[0]
+
+    @property
+    def size(self) -> int:
+        return self.index.shape[1]
+
+
+def window_ids(times: torch.Tensor, window: float, shifted: bool) -> torch.Tensor:
+    """(L,) token times -> (L,) window ids; shifted layers move the boundaries by half a window."""
+    if not window > 0:
+        raise ValueError(f"window: expected a positive number of latent frames, got {window}")
+    offset = window / 2 if shifted else 0.0
+    return torch.floor((times.double() + offset) / window).long()
+
+
+def partition(times: torch.Tensor, window: float, shifted: bool) -> Windows:
+    """Group tokens with times (L,) into time windows of `window` units (see `window_ids`)."""
+    ids = window_ids(times, window, shifted)
+    _, inverse, counts = torch.unique(ids, sorted=True, return_inverse=True, return_counts=True)  # (L,), (nW,)
+    n, size = counts.numel(), int(counts.max())
+    order = torch.argsort(inverse, stable=True)  # tokens grouped by window, raster order kept
+    starts = torch.cumsum(counts, 0) - counts  # (nW,) first sorted position of every window
+    place = torch.arange(ids.numel(), device=ids.device) - starts[inverse[order]]  # (L,) place in its window
+    index = torch.zeros(n, size, dtype=torch.long, device=ids.device)
+    keep = torch.zeros(n, size, dtype=torch.bool, device=ids.device)
+    index[inverse[order], place] = order
+    keep[inverse[order], place] = True
+    slot = torch.empty_like(order)
+    slot[order] = inverse[order] * size + place
+    return Windows(index, None if bool(keep.all()) else keep, slot)
+
+
+def layer_partitions(times: torch.Tensor, window: float) -> tuple[Windows, Windows] | None:
+    """The (even, odd) layer partitions, or None when the whole sequence fits in one window: then, as in Swin,
+    neither windows nor a shift apply and attention is full."""
+    if window_ids(times, window, shifted=False).unique().numel() == 1:
+        return None
+    return partition(times, window, shifted=False), partition(times, window, shifted=True)
+
+
+def window_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    heads: int,
+    windows: Windows,
+    backend: str = "sdpa",
+) -> torch.Tensor:
+    """Attention inside each window: (B, L, H·D) q, k, v (RoPE already applied) -> (B, L, H·D)."""
+    b = q.shape[0]
+    q, k, v = (rearrange(t[:, windows.index], "b w l d -> (b w) l d") for t in (q, k, v))  # (B·nW, Lw, H·D)
+    mask = None
+    if windows.keep is not None:  # padded slots are never keys; their (discarded) queries see real tokens only
+        mask = rearrange(windows.keep, "w l -> w 1 1 l").repeat(b, 1, 1, 1)  # (B·nW, 1, 1, Lw)
+    out = attention(q, k, v, heads, mask, backend)  # (B·nW, Lw, H·D)
+    return rearrange(out, "(b w) l d -> b (w l) d", b=b)[:, windows.slot]  # (B, L, H·D)
+
+
+def window_in_tokens(window: int, temporal_patch: int) -> float:
+    """`window` latent frames in token time units (a token spans `temporal_patch` latent frames)."""
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise ValueError(f"window: expected a whole number of latent frames ≥ 1, got {window!r}")
+    return window / temporal_patch
