@@ -2,6 +2,7 @@
 
 from comfy_api.latest import ComfyExtension, io
 
+from .decode import ChunkedVAEDecode
 from .generate import LatentGeneratorLoader, LatentSampler, SemanticGeneratorLoader, SemanticSampler
 from .models import copy_sample_inputs, register_model_folders
 from .semantic import Compress, CompressorLoader, Encode, EncoderLoader, Preview
@@ -22,6 +23,7 @@ NODES: list[type[io.ComfyNode]] = [
     SemanticSampler,
     LatentGeneratorLoader,
     LatentSampler,
+    ChunkedVAEDecode,
 ]
 
 
