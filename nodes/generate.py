@@ -18,6 +18,7 @@ from .types import LatentGenerator, Semantic, SemanticGenerator
 
 CATEGORY = "SemanticGen/generate"
 DTYPE_OPTIONS = ["auto", "fp32", "fp16", "bf16"]
+ATTENTION_OPTIONS = ["full", "swin"]
 
 
 def _load(key: str, name: str, dtype: str, role: str):
@@ -234,13 +235,29 @@ class LatentSampler(io.ComfyNode):
                     tooltip="Noise added to the semantic features first (closes the train/test gap; "
                     "more = looser adherence to the reference).",
                 ),
+                io.Combo.Input(
+                    "attention",
+                    options=ATTENTION_OPTIONS,
+                    default="full",
+                    tooltip="full: every token sees the whole video (cost grows with length²). swin: shifted "
+                    "time windows for long videos (cost grows linearly; odd layers shift by half a window).",
+                ),
+                io.Int.Input(
+                    "window",
+                    default=8,
+                    min=1,
+                    max=1024,
+                    tooltip="Swin window in latent frames (1 latent frame = 4 video frames). Ignored for full "
+                    "attention.",
+                ),
             ],
             outputs=[io.Latent.Output(display_name="latent")],
         )
 
     @classmethod
-    def validate_inputs(cls, sampler: str) -> bool | str:
-        return check_choice("sampler", sampler, list(SAMPLERS))
+    def validate_inputs(cls, sampler: str, attention: str) -> bool | str:
+        msg = check_choice("sampler", sampler, list(SAMPLERS))
+        return msg if msg is not True else check_choice("attention", attention, ATTENTION_OPTIONS)
 
     @classmethod
     def execute(
@@ -254,8 +271,12 @@ class LatentSampler(io.ComfyNode):
         shift: float,
         sampler: str,
         semantic_noise: float,
+        attention: str = "full",
+        window: int = 8,
         negative=None,
     ) -> io.NodeOutput:
+        if attention not in ATTENTION_OPTIONS:
+            raise ValueError(check_choice("attention", attention, ATTENTION_OPTIONS))
         mm.load_models_gpu([model])
         fmt = comfy.latent_formats.Wan21()
         opts = SamplingOptions(seed=seed, steps=steps, cfg=cfg, shift=shift, sampler=sampler)
@@ -267,5 +288,6 @@ class LatentSampler(io.ComfyNode):
             semantic_noise,
             opts,
             step_callback(steps, model.load_device, fmt),
+            window=window if attention == "swin" else None,
         )
         return io.NodeOutput({"samples": fmt.process_out(z)})

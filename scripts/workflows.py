@@ -49,6 +49,8 @@ LATENT_GENERATOR = "toy_latent_generator.safetensors"
 VAE = "toy_wan_vae.safetensors"
 PROMPT = "a red circle moving left on a black background"
 NEGATIVE = ""
+LONG_PROMPT = "a white square bouncing off the walls on a navy background"
+LONG_FRAMES = 481  # 60 s at the toy world's 8 fps (4k+1 frames: 121 latent frames)
 SAMPLING = {"seed": 0, "steps": 20, "cfg": 3.0, "shift": 3.0, "sampler": "euler"}
 
 WORKFLOWS = [
@@ -124,7 +126,7 @@ WORKFLOWS = [
             Node(
                 7,
                 "SemanticGenLatentSampler",
-                {**SAMPLING, "semantic_noise": 0.1},
+                {**SAMPLING, "semantic_noise": 0.1, "attention": "full", "window": 8},
                 {"model": (6, 0), "positive": (2, 0), "negative": (3, 0), "semantic": (5, 0)},
                 pos=(760, 140),
             ),
@@ -135,6 +137,64 @@ WORKFLOWS = [
                 11,
                 "SaveVideo",
                 {"filename_prefix": "semanticgen/t2v", "format": "auto", "codec": "auto"},
+                {"video": (10, 0)},
+                pos=(1460, 0),
+            ),
+        ],
+    ),
+    Workflow(
+        name="semanticgen_long_video",
+        title="SemanticGen: long video (60 s)",
+        description="Text → Semantic Sampler (full attention over the whole minute) → Latent Sampler (Swin attention, "
+        "8-latent-frame windows: cost linear in length) → VAE Decode (chunked, memory flat in length) → SaveVideo.",
+        nodes=[
+            Node(1, "SemanticGenTextEncoderLoader", {}, pos=(0, 0)),
+            Node(
+                2,
+                "SemanticGenTextEncode",
+                {"text": LONG_PROMPT},
+                {"text_encoder": (1, 0)},
+                pos=(0, 120),
+                title="Prompt",
+            ),
+            Node(
+                3,
+                "SemanticGenTextEncode",
+                {"text": NEGATIVE},
+                {"text_encoder": (1, 0)},
+                pos=(0, 360),
+                title="Negative prompt",
+            ),
+            Node(
+                4,
+                "SemanticGenSemanticGeneratorLoader",
+                {"model_name": SEMANTIC_GENERATOR, "dtype": "auto"},
+                pos=(380, 0),
+            ),
+            Node(
+                5,
+                "SemanticGenSemanticSampler",
+                {**SAMPLING, "frames": LONG_FRAMES, "width": 64, "height": 64},
+                {"model": (4, 0), "positive": (2, 0), "negative": (3, 0)},
+                pos=(380, 140),
+            ),
+            Node(
+                6, "SemanticGenLatentGeneratorLoader", {"model_name": LATENT_GENERATOR, "dtype": "auto"}, pos=(760, 0)
+            ),
+            Node(
+                7,
+                "SemanticGenLatentSampler",
+                {**SAMPLING, "semantic_noise": 0.1, "attention": "swin", "window": 8},
+                {"model": (6, 0), "positive": (2, 0), "negative": (3, 0), "semantic": (5, 0)},
+                pos=(760, 140),
+            ),
+            Node(8, "VAELoader", {"vae_name": VAE}, pos=(1140, 0)),
+            Node(9, "SemanticGenVAEDecode", {"chunk": 4}, {"vae": (8, 0), "samples": (7, 0)}, pos=(1140, 120)),
+            Node(10, "CreateVideo", {"fps": 8.0}, {"images": (9, 0)}, pos=(1140, 300)),
+            Node(
+                11,
+                "SaveVideo",
+                {"filename_prefix": "semanticgen/long", "format": "auto", "codec": "auto"},
                 {"video": (10, 0)},
                 pos=(1460, 0),
             ),
@@ -183,7 +243,7 @@ WORKFLOWS = [
             Node(
                 9,
                 "SemanticGenLatentSampler",
-                {**SAMPLING, "semantic_noise": 0.1},
+                {**SAMPLING, "semantic_noise": 0.1, "attention": "full", "window": 8},
                 {"model": (8, 0), "positive": (7, 0), "semantic": (5, 0)},
                 pos=(1080, 0),
             ),
