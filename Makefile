@@ -4,7 +4,7 @@ SETUP := scripts/setup.sh
 PORT ?= 8188
 PYTEST_ARGS ?=
 
-.PHONY: setup test serve lint workflows
+.PHONY: setup test serve lint workflows demo toy-models
 
 setup:
 	@bash $(SETUP) --browser >/dev/null
@@ -14,6 +14,18 @@ test:
 	  export SEMANTICGEN_COMFYUI="$$COMFYUI" SEMANTICGEN_NODE_DIR="$$NODE_DIR" && \
 	  "$$VENV/bin/ruff" check . && \
 	  "$$VENV/bin/python" -m pytest $(PYTEST_ARGS)
+
+# The main job: text-to-video through a real headless ComfyUI with the bundled demo models.
+PROMPT ?= a red circle moving left on a black background
+SEED ?= 0
+WORKFLOW ?= text_to_video
+OUT ?= out/semanticgen_demo.mp4
+demo:
+	@eval "$$(bash $(SETUP))" && SEMANTICGEN_COMFYUI="$$COMFYUI" "$$VENV/bin/python" scripts/demo.py \
+	  --workflow "$(WORKFLOW)" --prompt "$(PROMPT)" --seed $(SEED) --out "$(OUT)" $(if $(FRAMES),--frames $(FRAMES))
+
+toy-models:
+	@bash scripts/toy/train_all.sh
 
 serve:
 	@eval "$$(bash $(SETUP))" && "$$VENV/bin/python" scripts/host.py --comfyui "$$COMFYUI" --port $(PORT)

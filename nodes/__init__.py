@@ -2,6 +2,7 @@
 
 from comfy_api.latest import ComfyExtension, io
 
+from .cache import BuildCache
 from .decode import ChunkedVAEDecode
 from .generate import LatentGeneratorLoader, LatentSampler, SemanticGeneratorLoader, SemanticSampler
 from .models import copy_sample_inputs, register_model_folders
@@ -24,6 +25,7 @@ NODES: list[type[io.ComfyNode]] = [
     LatentGeneratorLoader,
     LatentSampler,
     ChunkedVAEDecode,
+    BuildCache,
 ]
 
 

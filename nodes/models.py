@@ -31,6 +31,8 @@ def register_model_folders() -> None:
             folder_paths.add_model_folder_path(key, str(bundled))
         paths, exts = folder_paths.folder_names_and_paths[key]
         folder_paths.folder_names_and_paths[key] = (paths, set(exts) | EXTENSIONS)
+    if (PACK_DIR / "models" / "vae").is_dir():  # the demo VAE loads through ComfyUI's native VAELoader
+        folder_paths.add_model_folder_path("vae", str(PACK_DIR / "models" / "vae"))
 
 
 def copy_sample_inputs() -> None:

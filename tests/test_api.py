@@ -29,6 +29,8 @@ PACK_NODES = {
     "SemanticGenSemanticSampler",
     "SemanticGenLatentGeneratorLoader",
     "SemanticGenLatentSampler",
+    "SemanticGenVAEDecode",
+    "SemanticGenBuildCache",
 }
 
 
@@ -233,3 +235,41 @@ def test_interrupt_ends_sampling_within_a_step(server):
     assert "execution_interrupted" in kinds, kinds
     assert elapsed < 5.0, elapsed  # a heun step here takes well under a second
     still_serves(server)
+
+
+def test_build_cache_node_writes_shards_training_can_read(server):
+    import random
+
+    from semanticgen.toy import Clip, caption, render
+    from semanticgen.train import CacheDataset
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from make_sample_video import write_mp4
+
+    folder = server.base / "input" / "training_videos"
+    folder.mkdir(exist_ok=True)
+    rng = random.Random(0)
+    for i in range(4):
+        clip = Clip.random(rng)
+        write_mp4((render(clip, 12, 56).numpy() * 255).round().astype("uint8"), 8, folder / f"clip{i}.mp4")
+        if i < 3:  # the fourth has no caption and is skipped
+            (folder / f"clip{i}.txt").write_text(caption(clip, rng))
+    prompt = {
+        "1": {"class_type": "VAELoader", "inputs": {"vae_name": "toy_wan_vae.safetensors"}},
+        "2": {"class_type": "SemanticGenTextEncoderLoader", "inputs": {}},
+        "3": {"class_type": "SemanticGenEncoderLoader",
+              "inputs": {"encoder_name": "toy_encoder.safetensors", "dtype": "auto", "device": "default"}},
+        "4": {"class_type": "SemanticGenBuildCache",
+              "inputs": {"vae": ["1", 0], "text_encoder": ["2", 0], "encoder": ["3", 0], "videos": "training_videos",
+                         "cache_name": "cache_test", "frames": 9, "width": 56, "height": 56, "sample_fps": 4.0,
+                         "shard_size": 2}},
+    }  # fmt: skip
+    entry = server.run(prompt)
+    assert entry["status"]["status_str"] == "success", error_message(entry)
+    data = CacheDataset(server.base / "output" / "cache_test")
+    assert len(data) == 3 and data.tensors["latents"].shape == (3, 16, 3, 7, 7)
+    assert sorted(p.name for p in (server.base / "output" / "cache_test").iterdir()) == [
+        "shard-00000.safetensors", "shard-00001.safetensors"]  # fmt: skip
+
+    prompt["4"]["inputs"]["videos"] = "../../etc"
+    failed(server, prompt, "videos: '../../etc' must be a sub-folder")

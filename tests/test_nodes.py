@@ -68,6 +68,8 @@ def test_node_ids_are_stable_and_prefixed(pack):
         "SemanticGenSemanticSampler",
         "SemanticGenLatentGeneratorLoader",
         "SemanticGenLatentSampler",
+        "SemanticGenVAEDecode",
+        "SemanticGenBuildCache",
     }
 
 

@@ -1,0 +1,71 @@
+"""Build the toy training cache with ComfyUI's native VAE (our toy Wan2.1 VAE, loaded the way VAELoader does),
+the MiniLM text encoder and the toy semantic encoder.
+
+    python scripts/toy/build_cache.py --data DATASET --vae models/vae/toy_wan_vae.safetensors \
+        --encoder models/semanticgen/encoders/toy_encoder.safetensors --out CACHE_DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), os.environ.get("SEMANTICGEN_COMFYUI", "")]
+
+from semanticgen.encoder import load_encoder  # noqa: E402
+from semanticgen.text import MiniLMTextEncoder  # noqa: E402
+from semanticgen.train.build import build_cache  # noqa: E402
+
+SAMPLE_FPS = 4.0
+
+
+def comfy_vae(path: Path):
+    """ComfyUI's own VAE object and a callable: frames -> normalised latents (Wan21.process_in)."""
+    from comfy.cli_args import args
+
+    args.cpu = True
+    import comfy.latent_formats
+    import comfy.sd
+    import comfy.utils
+
+    vae = comfy.sd.VAE(sd=comfy.utils.load_torch_file(str(path), safe_load=True))
+    fmt = comfy.latent_formats.Wan21()
+    return lambda frames: fmt.process_in(vae.encode(frames[..., :3]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--vae", type=Path, required=True)
+    ap.add_argument("--encoder", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--shard-size", type=int, default=250)
+    a = ap.parse_args()
+    torch.set_grad_enabled(False)
+    with safe_open(str(a.data), framework="pt") as f:
+        meta = f.metadata()
+        frames = f.get_tensor("frames")
+    captions, fps = json.loads(meta["captions"]), float(meta["fps"])
+    samples = ((frames[i].float() / 255, captions[i]) for i in range(len(captions)))
+    text = MiniLMTextEncoder()
+    done = [0]
+
+    def progress(n: int) -> None:
+        done[0] += n
+        if done[0] % 100 == 0:
+            sys.stdout.write(f"{done[0]}/{len(captions)} clips\n")
+            sys.stdout.flush()
+
+    build_cache(samples, a.out, comfy_vae(a.vae), text.encode, load_encoder(a.encoder), fps, SAMPLE_FPS,
+                a.shard_size, progress)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Build training caches from (video, caption) pairs with callables for the VAE and the text encoder.
+
+The callables come from the host: inside ComfyUI they wrap the native VAE and text encoder, so no second
+implementation of those models exists. Shards are written atomically and a re-run skips finished shards, so a
+killed build resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+
+import torch
+
+from ..encoder import SemanticEncoder
+from .cache import write_shard
+
+VaeEncode = Callable[[torch.Tensor], torch.Tensor]  # frames (T, H, W, 3) in [0, 1] -> latents (1, 16, T', h, w)
+TextEncode = Callable[[list[str]], torch.Tensor]  # prompts -> token states (B, L, D)
+
+
+def _chunks(items: Iterable, n: int) -> Iterator[list]:
+    it = iter(items)
+    while chunk := list(islice(it, n)):
+        yield chunk
+
+
+def build_cache(
+    samples: Iterable[tuple[torch.Tensor, str]], out: str | Path, vae_encode: VaeEncode, text_encode: TextEncode,
+    encoder: SemanticEncoder, video_fps: float, sample_fps: float, shard_size: int = 256,
+    progress: Callable[[int], None] | None = None,
+) -> list[Path]:  # fmt: skip
+    """Write `out/shard-NNNNN.safetensors`; every video must have the same frame count and size."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    null_text = text_encode([""])
+    shards, layout = [], None
+    for i, chunk in enumerate(_chunks(samples, shard_size)):
+        path = out / f"shard-{i:05d}.safetensors"
+        shards.append(path)
+        if path.exists():  # finished in an earlier run
+            continue
+        rows: dict[str, list[torch.Tensor]] = {"latents": [], "text": [], "semantic": []}
+        for frames, caption in chunk:
+            sem = encoder.encode(frames, video_fps=video_fps, sample_fps=sample_fps)
+            if layout is None:
+                layout = (tuple(frames.shape), sem.step_bounds())
+            elif layout[0] != tuple(frames.shape):
+                raise ValueError(f"videos: expected every clip shaped {layout[0]}, got {tuple(frames.shape)}")
+            rows["semantic"].append(sem.features)
+            rows["latents"].append(vae_encode(frames).float().cpu())
+            rows["text"].append(text_encode([caption]).float().cpu())
+            if progress:
+                progress(1)
+        tensors = {k: torch.cat(v) for k, v in rows.items()} | {"null_text": null_text.float().cpu()}
+        write_shard(path, tensors, {"step_bounds": layout[1], "captions": [c for _, c in chunk]})
+    return shards

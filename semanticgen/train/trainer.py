@@ -1,0 +1,194 @@
+"""Two training stages on cached tensors, on accelerate (one GPU, many GPUs or machines, FSDP, or the CPU).
+
+Stage `latent`:   latent generator + compressor jointly — flow loss on VAE latents given text and the compressed
+                  semantic features (noise-augmented), plus a KL term on the compressor's posterior.
+Stage `semantic`: semantic generator on the frozen compressor's outputs — flow loss given text.
+
+All randomness of step `s` on process `r` comes from a generator seeded with (seed, s, r): a resumed run draws
+exactly the batches, timesteps and noise the uninterrupted run would have drawn.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..compressor import CompressorConfig, SemanticCompressor, kl_divergence, load_compressor, save_compressor
+from ..dit import DiTConfig, SemanticGenDiT, init_weights, load_wan_state_dict, save_dit, semantic_positions
+from ..features import SemanticSpace
+from ..flow import add_noise, shift_sigma
+from .cache import CacheDataset
+from .state import load_state, prune, save_state
+
+
+@dataclass
+class TrainConfig:
+    stage: str  # "latent" | "semantic"
+    cache: str  # folder of cache shards
+    out: str  # run folder: checkpoints/ and the exported models
+    model: dict = field(default_factory=dict)  # DiTConfig fields
+    compressor: dict = field(default_factory=dict)  # CompressorConfig fields (stage latent)
+    space: dict = field(default_factory=dict)  # SemanticSpace fields, stored with the exported generators
+    compressor_path: str | None = None  # stage semantic: the compressor trained in stage latent
+    init_from: str | None = None  # stage latent: a Wan2.1 DiT checkpoint to start from
+    steps: int = 1000
+    batch_size: int = 16  # per process
+    lr: float = 2e-4
+    warmup: int = 50
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    seed: int = 0
+    checkpoint_every: int = 200
+    keep_checkpoints: int = 2
+    log_every: int = 25
+    ema_decay: float = 0.999
+    mixed_precision: str = "no"  # accelerate: no | bf16 | fp16
+    gradient_checkpointing: bool = False
+    cfg_dropout: float = 0.1  # share of steps trained on the empty prompt
+    kl_weight: float = 1e-4
+    semantic_noise_max: float = 0.3  # train-time semantic noise augmentation: strength ~ U(0, max)
+    timestep_shift: float = 1.0
+
+    @classmethod
+    def load(cls, path: str | Path, **overrides) -> TrainConfig:
+        return cls(**{**json.loads(Path(path).read_text()), **overrides})
+
+
+class LatentStage(nn.Module):
+    """Latent generator + compressor, trained together (stage 1)."""
+
+    def __init__(self, cfg: TrainConfig, space: SemanticSpace):
+        super().__init__()
+        self.dit = init_weights(SemanticGenDiT(DiTConfig(**cfg.model), space=space), cfg.seed)
+        self.compressor = SemanticCompressor(CompressorConfig(**cfg.compressor))
+        if cfg.init_from:
+            from safetensors.torch import load_file
+
+            missing = load_wan_state_dict(self.dit, load_file(cfg.init_from), Path(cfg.init_from).name)
+            sys.stdout.write(f"initialised from {cfg.init_from}; new keys: {missing}\n")
+
+    def forward(self, b: dict[str, torch.Tensor], step_bounds: list[int], cfg: TrainConfig) -> dict[str, torch.Tensor]:
+        z0 = b["latents"]  # (B, 16, T, H, W)
+        mean, logvar = self.compressor(b["semantic"])  # (B, c, Ts, Hs, Ws) each
+        z_sem = mean + torch.exp(0.5 * logvar) * b["eps_posterior"]
+        z_sem = add_noise(z_sem, b["eps_semantic"], b["semantic_noise"])  # noise augmentation
+        pos = semantic_positions(step_bounds, z_sem.shape[-2:], self.dit.latent_grid(z0.shape))
+        t = b["t"]
+        pred = self.dit(add_noise(z0, b["noise"], t), t * 1000, b["text"], z_sem, pos.to(z0.device))
+        flow = (pred.float() - (b["noise"] - z0).float()).square().mean()
+        kl = kl_divergence(mean.float(), logvar.float()).mean() / mean[0].numel()
+        return {"loss": flow + cfg.kl_weight * kl, "flow": flow.detach(), "kl": kl.detach()}
+
+
+class SemanticStage(nn.Module):
+    """Semantic generator on the frozen compressor's outputs (stage 2)."""
+
+    def __init__(self, cfg: TrainConfig, space: SemanticSpace):
+        super().__init__()
+        self.dit = init_weights(SemanticGenDiT(DiTConfig(**cfg.model), space=space), cfg.seed)
+        if not cfg.compressor_path:
+            raise ValueError("compressor_path: stage semantic needs the compressor trained in stage latent")
+        self.compressor = load_compressor(cfg.compressor_path).requires_grad_(False)
+
+    def forward(self, b: dict[str, torch.Tensor], step_bounds: list[int], cfg: TrainConfig) -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            mean, logvar = self.compressor(b["semantic"])
+            z0 = mean + torch.exp(0.5 * logvar) * b["eps_posterior"]  # (B, c, Ts, Hs, Ws)
+        t = b["t"]
+        noise = b["eps_semantic"]
+        pred = self.dit(add_noise(z0, noise, t), t * 1000, b["text"])
+        flow = (pred.float() - (noise - z0).float()).square().mean()
+        return {"loss": flow, "flow": flow.detach()}
+
+
+def draw_batch(data: CacheDataset, cfg: TrainConfig, step: int, rank: int, c: int) -> dict[str, torch.Tensor]:
+    """Everything random about one step, from (seed, step, rank) alone."""
+    g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step * 1_009 + rank)
+    n = cfg.batch_size
+    b = data.batch(torch.randint(len(data), (n,), generator=g))
+    drop = torch.rand(n, generator=g) < cfg.cfg_dropout
+    b["text"] = torch.where(drop[:, None, None], data.null_text.expand_as(b["text"]), b["text"])
+    b["t"] = shift_sigma(torch.rand(n, generator=g), cfg.timestep_shift)
+    sem_shape = (n, c, *b["semantic"].shape[2:])
+    b["eps_posterior"] = torch.randn(sem_shape, generator=g)
+    b["eps_semantic"] = torch.randn(sem_shape, generator=g)
+    b["semantic_noise"] = torch.rand(n, generator=g) * cfg.semantic_noise_max
+    b["noise"] = torch.randn(b["latents"].shape, generator=g)
+    return b
+
+
+def train(cfg: TrainConfig) -> Path:
+    """Run (or resume) a stage; returns the run folder holding the exported models."""
+    from accelerate import Accelerator
+
+    acc = Accelerator(mixed_precision=cfg.mixed_precision)
+    out = Path(cfg.out)
+    data = CacheDataset(cfg.cache)
+    space = SemanticSpace(**cfg.space)
+    stage = (LatentStage if cfg.stage == "latent" else SemanticStage)(cfg, space)
+    stage.dit.gradient_checkpointing = cfg.gradient_checkpointing
+    params = [p for p in stage.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    ema = {k: v.detach().clone() for k, v in stage.named_parameters() if v.requires_grad}
+    start = 0
+    if (state := load_state(out / "checkpoints")) is not None:
+        stage.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        ema = state["ema"]
+        start = state["step"]
+        acc.print(f"resumed from step {start}")
+    stage, opt = acc.prepare(stage, opt)
+    raw = acc.unwrap_model(stage)
+    c = space.channels
+    bounds = data.meta["step_bounds"]
+    t0 = time.time()
+    for step in range(start, cfg.steps):
+        for group in opt.param_groups:  # linear warm-up, cosine decay
+            warm = min(1.0, (step + 1) / max(cfg.warmup, 1))
+            group["lr"] = cfg.lr * warm * (0.55 + 0.45 * math.cos(math.pi * step / cfg.steps))
+        b = {k: v.to(acc.device) for k, v in draw_batch(data, cfg, step, acc.process_index, c).items()}
+        with acc.autocast():
+            logs = stage(b, bounds, cfg)
+        acc.backward(logs["loss"])
+        if cfg.grad_clip:
+            acc.clip_grad_norm_(params, cfg.grad_clip)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        decay = min(cfg.ema_decay, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for k, v in raw.named_parameters():
+                if k in ema:
+                    ema[k].mul_(decay).add_(v.detach().float().to(ema[k].dtype), alpha=1 - decay)
+        done = step + 1
+        if done % cfg.log_every == 0 or done == cfg.steps:
+            parts = " ".join(f"{k} {v.item():.4f}" for k, v in logs.items())
+            acc.print(f"step {done}/{cfg.steps} {parts} lr {opt.param_groups[0]['lr']:.2e} {time.time() - t0:.0f}s")
+        if done % cfg.checkpoint_every == 0 or done == cfg.steps:
+            acc.wait_for_everyone()
+            if acc.is_main_process:
+                save_state(out / "checkpoints", done, acc.get_state_dict(stage), ema, opt.optimizer.state_dict()
+                           if hasattr(opt, "optimizer") else opt.state_dict(), {"config": asdict(cfg)})  # fmt: skip
+                prune(out / "checkpoints", cfg.keep_checkpoints)
+            acc.wait_for_everyone()
+    if acc.is_main_process:
+        export(raw, ema, cfg, out)
+    acc.wait_for_everyone()
+    return out
+
+
+def export(stage: nn.Module, ema: dict[str, torch.Tensor], cfg: TrainConfig, out: Path) -> None:
+    """Write the EMA weights as SemanticGen checkpoints (config and semantic space in the metadata)."""
+    with torch.no_grad():
+        for k, v in stage.named_parameters():
+            if k in ema:
+                v.copy_(ema[k])
+    save_dit(stage.dit, out / f"{cfg.stage}_generator.safetensors")
+    if cfg.stage == "latent":
+        save_compressor(stage.compressor, out / "compressor.safetensors")

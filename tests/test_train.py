@@ -1,0 +1,114 @@
+"""Training: cache building with ComfyUI's VAE, a real learning check, and 2-process resume on accelerate."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from server_harness import ROOT
+from tiny import tiny_encoder, tiny_wan_vae_state
+
+from semanticgen.text import MiniLMTextEncoder
+from semanticgen.toy.data import clip_batch
+from semanticgen.train import CacheDataset, TrainConfig, train
+from semanticgen.train.build import build_cache
+
+MODEL = dict(dim=32, ffn_dim=64, num_heads=2, num_layers=2, text_dim=384, semantic_dim=8)
+SPACE = dict(channels=8, pixels_per_token=28, sample_fps=4.0, temporal_patch=2, video_fps=8.0)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory, comfy_modules):
+    """64 toy clips (9 frames, 56×56) through ComfyUI's own Wan VAE (tiny), MiniLM and a tiny encoder."""
+    import comfy.latent_formats
+    import comfy.sd
+
+    vae = comfy.sd.VAE(sd=tiny_wan_vae_state())
+    fmt = comfy.latent_formats.Wan21()
+    _, captions, video = clip_batch(random.Random(0), 64, 9, 56)
+    out = tmp_path_factory.mktemp("cache")
+    with torch.no_grad():
+        shards = build_cache(zip(video, captions, strict=True), out, lambda f: fmt.process_in(vae.encode(f)),
+                             MiniLMTextEncoder().encode, tiny_encoder(), 8.0, 4.0, shard_size=40)  # fmt: skip
+    assert [p.name for p in shards] == ["shard-00000.safetensors", "shard-00001.safetensors"]
+    return out
+
+
+def test_cache_layout(cache):
+    data = CacheDataset(cache)
+    assert len(data) == 64
+    t = data.tensors
+    assert t["latents"].shape == (64, 16, 3, 7, 7)  # 9 frames -> 3 latent frames, 56 px -> 7
+    assert t["text"].shape == (64, 32, 384) and data.null_text.shape == (1, 32, 384)
+    assert t["semantic"].shape == (64, 48, 2, 2, 2)  # 4 sampled frames -> 2 steps, 56 px / 28
+    assert data.meta["step_bounds"] == [0, 4, 9]
+    assert len(data.meta["captions"]) == 24  # the last shard's captions
+
+
+def test_interrupted_build_resumes_without_redoing_shards(cache, tmp_path):
+    first = (cache / "shard-00000.safetensors").stat().st_mtime_ns
+    calls = []
+
+    def vae(frames):
+        calls.append(1)
+        return torch.zeros(1, 16, 3, 7, 7)
+
+    _, captions, video = clip_batch(random.Random(0), 64, 9, 56)
+    with torch.no_grad():
+        build_cache(zip(video, captions, strict=True), cache, vae, MiniLMTextEncoder().encode, tiny_encoder(),
+                    8.0, 4.0, shard_size=40)  # fmt: skip
+    assert calls == [] and (cache / "shard-00000.safetensors").stat().st_mtime_ns == first
+    assert not list(cache.glob("*.tmp"))
+
+
+def config(cache: Path, out: Path, **kw) -> TrainConfig:
+    base = dict(stage="latent", cache=str(cache), out=str(out), model=MODEL, space=SPACE, batch_size=8,
+                compressor=dict(in_dim=48, out_dim=8, hidden_dim=32, depth=2), steps=4, checkpoint_every=2,
+                log_every=1, warmup=5, lr=1e-3)  # fmt: skip
+    return TrainConfig(**{**base, **kw})
+
+
+@pytest.mark.slow
+def test_training_lowers_the_loss(cache, tmp_path, capsys):
+    train(config(cache, tmp_path / "run", steps=300, checkpoint_every=300, log_every=10, warmup=20))
+    flows = [float(line.split(" flow ")[1].split()[0]) for line in capsys.readouterr().out.splitlines()
+             if " flow " in line]  # fmt: skip
+    first, last = sum(flows[:3]) / 3, sum(flows[-3:]) / 3
+    assert last < 0.7 * first, (first, last)  # stated margin: at least 30% lower after 300 steps
+    assert (tmp_path / "run" / "latent_generator.safetensors").is_file()
+    assert (tmp_path / "run" / "compressor.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_two_process_run_resumes_with_identical_continuation(cache, tmp_path):
+    def launch(out: Path, steps: int) -> None:
+        cfg = config(cache, out, steps=steps)
+        (tmp_path / "cfg.json").write_text(json.dumps(cfg.__dict__))
+        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+               "-m", "semanticgen.train", str(tmp_path / "cfg.json")]  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+
+    launch(tmp_path / "a", 4)  # straight through, checkpoints at 2 and 4
+    b = tmp_path / "b" / "checkpoints"
+    b.mkdir(parents=True)
+    import shutil
+
+    shutil.copytree(tmp_path / "a" / "checkpoints" / "step-00000002", b / "step-00000002")
+    (b / "latest").write_text("step-00000002")
+    launch(tmp_path / "b", 4)  # resumed from step 2
+    for name in ("model.safetensors", "ema.safetensors", "optimizer.safetensors"):
+        a_t = load_file(str(tmp_path / "a" / "checkpoints" / "step-00000004" / name))
+        b_t = load_file(str(b / "step-00000004" / name))
+        assert a_t.keys() == b_t.keys()
+        for k in a_t:
+            assert torch.equal(a_t[k], b_t[k]), f"{name}:{k} differs after resume"
