@@ -20,10 +20,11 @@ from einops import rearrange
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from safetensors import safe_open  # noqa: E402
+
 from semanticgen.encoder import EncoderConfig, SemanticEncoder, save_encoder  # noqa: E402
 from semanticgen.features import sample_frame_indices  # noqa: E402
 from semanticgen.text import MiniLMTextEncoder  # noqa: E402
-from safetensors import safe_open  # noqa: E402
 
 TOY_ENCODER = EncoderConfig(
     depth=4, hidden_size=64, intermediate_size=128, num_heads=4, out_hidden_size=64, patch_size=8,
