@@ -22,6 +22,7 @@ from pathlib import Path
 from types import ModuleType
 
 import torch
+import torch.utils.checkpoint
 from einops import rearrange
 from torch import nn
 
@@ -164,6 +165,7 @@ class SemanticGenDiT(nn.Module):
         super().__init__()
         self.config = cfg = config
         self.space = space  # the semantic space it was trained in (pixels/frames per token), if known
+        self.gradient_checkpointing = False  # training: recompute block activations in backward to save memory
         ops = operations
         self.patch_embedding = ops.Conv3d(cfg.in_dim, cfg.dim, kernel_size=cfg.patch_size, stride=cfg.patch_size)
         self.text_embedding = nn.Sequential(
@@ -229,7 +231,11 @@ class SemanticGenDiT(nn.Module):
         e6 = rearrange(self.time_projection(e), "b (k d) -> b k d", k=6)  # (B, 6, D)
         ctx = self.text_embedding(context.to(tokens))
         for i, block in enumerate(self.blocks):
-            tokens = block(tokens, e6, ctx, rope, parts[i % 2] if parts else None)
+            args = (tokens, e6, ctx, rope, parts[i % 2] if parts else None)
+            if self.gradient_checkpointing and torch.is_grad_enabled():
+                tokens = torch.utils.checkpoint.checkpoint(block, *args, use_reentrant=False)
+            else:
+                tokens = block(*args)
         out = self.head(tokens[:, :n_latent], e)  # only latent tokens are predicted
         pt, ph, pw = cfg.patch_size
         return rearrange(

@@ -122,3 +122,15 @@ def test_width_errors_name_the_input():
         model(x, torch.tensor([1.0]), torch.randn(1, 4, 32), sem[:, :4], pos)
     with pytest.raises(ValueError, match="no semantic tokens"):
         tiny_dit()(x, torch.tensor([1.0]), torch.randn(1, 4, 32), sem, pos)
+
+
+def test_gradient_checkpointing_gives_the_same_gradients():
+    g = torch.Generator().manual_seed(2)
+    x, t, ctx = torch.randn(1, 16, 2, 4, 4, generator=g), torch.tensor([300.0]), torch.randn(1, 3, 32, generator=g)
+    grads = []
+    for ckpt in (False, True):
+        model = tiny_dit()
+        model.gradient_checkpointing = ckpt
+        model(x, t, ctx).square().mean().backward()
+        grads.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
+    torch.testing.assert_close(grads[0], grads[1])
