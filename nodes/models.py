@@ -26,7 +26,7 @@ def register_model_folders() -> None:
     """Register `models/semanticgen/*` with ComfyUI (plus the demo weights bundled with the pack)."""
     for key, sub in FOLDERS.items():
         folder_paths.add_model_folder_path(key, os.path.join(folder_paths.models_dir, sub), is_default=True)
-        bundled = PACK_DIR / "models" / sub.split("/", 1)[1]
+        bundled = PACK_DIR / "models" / sub  # the pack mirrors ComfyUI's models/ layout
         if bundled.is_dir():
             folder_paths.add_model_folder_path(key, str(bundled))
         paths, exts = folder_paths.folder_names_and_paths[key]

@@ -55,3 +55,17 @@ def test_workflow_loads_converts_and_runs(frontend, server, path):
 
 def test_no_page_errors(frontend):
     assert frontend["__page_errors"] == []
+
+
+def test_mode_widgets_follow_the_mode(frontend):
+    pairs = [pair for name, r in frontend.items() if not name.startswith("__") for pair in r["modes"]]
+    assert pairs, "no Latent Sampler in the bundled workflows"
+    for before, after in pairs:
+        for state in (before, after):
+            assert state["window_hidden"] == (state["attention"] == "full"), (before, after)
+
+
+def test_stages_are_coloured(frontend):
+    nodes = {n["type"]: n["color"] for r in frontend.values() if isinstance(r, dict) for n in r["nodes"]}
+    assert nodes["SemanticGenSemanticSampler"] and nodes["SemanticGenLatentSampler"]
+    assert nodes["SemanticGenSemanticSampler"] != nodes["SemanticGenLatentSampler"]

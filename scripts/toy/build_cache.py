@@ -47,13 +47,17 @@ def main() -> None:
     ap.add_argument("--encoder", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--shard-size", type=int, default=250)
+    ap.add_argument("--limit", type=int, default=None, help="use only the first N clips")
+    ap.add_argument("--worker", default="0/1", help="i/n: this process builds every n-th shard from i (parallel)")
     a = ap.parse_args()
     torch.set_grad_enabled(False)
     with safe_open(str(a.data), framework="pt") as f:
         meta = f.metadata()
         frames = f.get_tensor("frames")
-    captions, fps = json.loads(meta["captions"]), float(meta["fps"])
-    samples = ((frames[i].float() / 255, captions[i]) for i in range(len(captions)))
+    captions, fps = json.loads(meta["captions"])[: a.limit], float(meta["fps"])
+    worker, workers = (int(v) for v in a.worker.split("/"))
+    mine = [i for i in range(len(captions)) if (i // a.shard_size) % workers == worker]
+    samples = ((frames[i].float() / 255, captions[i]) for i in mine)
     text = MiniLMTextEncoder()
     done = [0]
 
@@ -64,7 +68,7 @@ def main() -> None:
             sys.stdout.flush()
 
     build_cache(samples, a.out, comfy_vae(a.vae), text.encode, load_encoder(a.encoder), fps, SAMPLE_FPS,
-                a.shard_size, progress)  # fmt: skip
+                a.shard_size, progress, first_shard=worker, shard_stride=workers)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -29,15 +29,16 @@ def _chunks(items: Iterable, n: int) -> Iterator[list]:
 def build_cache(
     samples: Iterable[tuple[torch.Tensor, str]], out: str | Path, vae_encode: VaeEncode, text_encode: TextEncode,
     encoder: SemanticEncoder, video_fps: float, sample_fps: float, shard_size: int = 256,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None, first_shard: int = 0, shard_stride: int = 1,
 ) -> list[Path]:  # fmt: skip
-    """Write `out/shard-NNNNN.safetensors`; every video must have the same frame count and size."""
+    """Write `out/shard-NNNNN.safetensors`; every video must have the same frame count and size.
+    `first_shard` / `shard_stride` number the shards of one of several parallel builders."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     null_text = text_encode([""])
     shards, layout = [], None
-    for i, chunk in enumerate(_chunks(samples, shard_size)):
-        path = out / f"shard-{i:05d}.safetensors"
+    for k, chunk in enumerate(_chunks(samples, shard_size)):
+        path = out / f"shard-{first_shard + k * shard_stride:05d}.safetensors"
         shards.append(path)
         if path.exists():  # finished in an earlier run
             continue

@@ -25,9 +25,24 @@ async function main() {
     const dialogs = await page.$$eval(".p-dialog", (els) => els.map((e) => e.innerText));
     const toasts = await page.$$eval(".p-toast-message", (els) => els.map((e) => e.innerText));
     const state = await page.evaluate(async () => {
-      const nodes = window.app.graph._nodes.map((n) => ({ id: n.id, type: n.type, has_errors: !!n.has_errors }));
+      const nodes = window.app.graph._nodes.map((n) => ({ id: n.id, type: n.type, has_errors: !!n.has_errors,
+        color: n.color ?? null }));
       const { output } = await window.app.graphToPrompt();
-      return { nodes, output };
+      // mode-dependent widgets: record visibility, flip the mode through the widget's callback, record again
+      const modes = [];
+      for (const n of window.app.graph._nodes.filter((n) => n.type === "SemanticGenLatentSampler")) {
+        const attention = n.widgets.find((w) => w.name === "attention");
+        const win = n.widgets.find((w) => w.name === "window");
+        const before = { attention: attention.value, window_hidden: !!win.hidden };
+        const original = attention.value;
+        attention.value = original === "full" ? "swin" : "full";
+        attention.callback?.(attention.value);
+        const after = { attention: attention.value, window_hidden: !!win.hidden };
+        attention.value = original;
+        attention.callback?.(original);
+        modes.push([before, after]);
+      }
+      return { nodes, output, modes };
     });
     await page.evaluate(() => { window.app.canvas.ds.offset = [40, 120]; window.app.canvas.ds.scale = 0.9; window.app.graph.setDirtyCanvas(true, true); });
     await page.waitForTimeout(200);
