@@ -39,7 +39,7 @@ def copy_sample_inputs() -> None:
     """Put the pack's sample reference video into ComfyUI's input folder so the bundled workflows run as-is."""
     src = PACK_DIR / "assets" / "semanticgen_sample.mp4"
     dest = Path(folder_paths.get_input_directory()) / src.name
-    if src.is_file() and not dest.exists():
+    if src.is_file() and not (dest.is_file() and dest.read_bytes() == src.read_bytes()):
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.tmp")
         shutil.copyfile(src, tmp)

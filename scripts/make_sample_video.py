@@ -30,6 +30,6 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="assets/semanticgen_sample.mp4")
     a = ap.parse_args()
-    clip = Clip("circle", "red", "navy", "right", 0.16, (0.28, 0.5), 0.025)
-    frames = (render(clip, frames=25, size=112).numpy() * 255).round().astype(np.uint8)
+    clip = Clip("circle", "red", "navy", "right", 0.16, (0.3, 0.5), 0.025)
+    frames = (render(clip, frames=17, size=64).numpy() * 255).round().astype(np.uint8)
     write_mp4(frames, 8, Path(a.out))

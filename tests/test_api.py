@@ -79,7 +79,7 @@ def test_reference_features_workflow_writes_a_video(server):
     assert entry["status"]["status_str"] == "success", error_message(entry)
     (video,) = server.outputs(entry)
     assert video.is_file() and video.suffix == ".mp4"
-    assert frame_count(video) == 25  # one preview frame per frame of the 25-frame sample
+    assert frame_count(video) == 17  # one preview frame per frame of the 17-frame sample
 
 
 def test_checkpoint_folder_as_encoder(server):
@@ -177,7 +177,7 @@ def test_reference_resynthesis_workflow_writes_a_video(server):
     entry = server.run(api_workflow("semanticgen_reference_resynthesis"))
     assert entry["status"]["status_str"] == "success", error_message(entry)
     (video,) = server.outputs(entry)
-    assert frame_count(video) == 25  # the 25-frame reference -> 7 latent frames -> 25 frames
+    assert frame_count(video) == 17  # the 17-frame reference -> 5 latent frames -> 17 frames
 
 
 def test_same_seed_same_video_and_seed_matters(server):
