@@ -13,13 +13,17 @@ from tiny import tiny_wan_vae_state
 pytestmark = pytest.mark.comfy
 
 
-@pytest.fixture(scope="module")
-def decode(comfy_modules):
-    """nodes/decode.py on its own (it imports only ComfyUI and torch)."""
-    spec = importlib.util.spec_from_file_location("semanticgen_decode", ROOT / "nodes" / "decode.py")
+def load(name: str, path):
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def decode(comfy_modules):
+    """nodes/decode.py on its own (it imports only ComfyUI and torch)."""
+    return load("semanticgen_decode", ROOT / "nodes" / "decode.py")
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +62,8 @@ def test_chunking_matters_without_the_carried_cache(decode, vae, latent, one_sho
     assert (second[:, 1:] - one_shot[:, 13:]).abs().max() > 1e-3  # latent frame 4: the last 4 frames
 
 
-def test_node_outputs_image_frames_like_vae_decode(decode, vae, latent, one_shot):
-    import nodes as comfy_nodes
-
+def test_node_outputs_image_frames_like_vae_decode(comfy_modules, decode, vae, latent):
+    comfy_nodes = load("comfyui_nodes", comfy_modules / "nodes.py")  # by path: `nodes` may name this pack's package
     out = decode.ChunkedVAEDecode.execute(vae=vae, samples={"samples": latent}, chunk=2)
     (images,) = out.result
     (reference,) = comfy_nodes.VAEDecode().decode(vae, {"samples": latent})
