@@ -30,7 +30,7 @@ def pack(tmp_path_factory, comfy_modules):
     from semanticgen_pack.nodes.models import FOLDERS
 
     for key, sub in FOLDERS.items():
-        folder_paths.add_model_folder_path(key, str(tmp / "models" / sub))
+        folder_paths.add_model_folder_path(key, str(tmp / "models" / sub), is_default=True)  # before the bundled
     nodes = {n.define_schema().node_id: n for n in asyncio.run(ext.get_node_list())}
     return nodes, tmp
 

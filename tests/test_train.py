@@ -26,13 +26,13 @@ SPACE = dict(channels=8, pixels_per_token=28, sample_fps=4.0, temporal_patch=2, 
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory, comfy_modules):
-    """64 toy clips (9 frames, 56×56) through ComfyUI's own Wan VAE (tiny), MiniLM and a tiny encoder."""
+    """64 toy clips (9 frames, 64×64) through ComfyUI's own Wan VAE (tiny), MiniLM and a tiny encoder."""
     import comfy.latent_formats
     import comfy.sd
 
     vae = comfy.sd.VAE(sd=tiny_wan_vae_state())
     fmt = comfy.latent_formats.Wan21()
-    _, captions, video = clip_batch(random.Random(0), 64, 9, 56)
+    _, captions, video = clip_batch(random.Random(0), 64, 9, 64)
     out = tmp_path_factory.mktemp("cache")
     with torch.no_grad():
         shards = build_cache(zip(video, captions, strict=True), out, lambda f: fmt.process_in(vae.encode(f)),
@@ -45,9 +45,9 @@ def test_cache_layout(cache):
     data = CacheDataset(cache)
     assert len(data) == 64
     t = data.tensors
-    assert t["latents"].shape == (64, 16, 3, 7, 7)  # 9 frames -> 3 latent frames, 56 px -> 7
+    assert t["latents"].shape == (64, 16, 3, 8, 8)  # 9 frames -> 3 latent frames, 64 px -> 8
     assert t["text"].shape == (64, 32, 384) and data.null_text.shape == (1, 32, 384)
-    assert t["semantic"].shape == (64, 48, 2, 2, 2)  # 4 sampled frames -> 2 steps, 56 px / 28
+    assert t["semantic"].shape == (64, 48, 2, 2, 2)  # 4 sampled frames -> 2 steps, 64 px -> 56 / 28
     assert data.meta["step_bounds"] == [0, 4, 9]
     assert len(data.meta["captions"]) == 24  # the last shard's captions
 
@@ -58,9 +58,9 @@ def test_interrupted_build_resumes_without_redoing_shards(cache, tmp_path):
 
     def vae(frames):
         calls.append(1)
-        return torch.zeros(1, 16, 3, 7, 7)
+        return torch.zeros(1, 16, 3, 8, 8)
 
-    _, captions, video = clip_batch(random.Random(0), 64, 9, 56)
+    _, captions, video = clip_batch(random.Random(0), 64, 9, 64)
     with torch.no_grad():
         build_cache(zip(video, captions, strict=True), cache, vae, MiniLMTextEncoder().encode, tiny_encoder(),
                     8.0, 4.0, shard_size=40)  # fmt: skip

@@ -55,11 +55,19 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=8)
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--crop", type=int, default=32, help="train on random crops (the VAE is convolutional): 4x cheaper")
+    ap.add_argument("--frames", type=int, default=5, help="frames per clip (1+4k); >5 trains the causal cache")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--init", type=Path, default=None, help="start from these weights (fine-tuning)")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     vae, mean, std = build(a.dim)
-    opt = torch.optim.Adam(vae.parameters(), lr=1e-3)
+    if a.init is not None:
+        from safetensors.torch import load_file
+
+        vae.load_state_dict(load_file(str(a.init)))
+    opt = torch.optim.Adam(vae.parameters(), lr=a.lr)
     partial = a.out.with_name(a.out.name + ".partial")
     step = 0
     if partial.exists():  # resume
@@ -71,11 +79,13 @@ def main() -> None:
     rng = random.Random(a.seed * 1000 + step)
     t0 = time.time()
     while step < a.steps:
-        lr = 1e-3 * min(1.0, (step + 1) / 100) * (0.1 if step > 0.8 * a.steps else 1.0)
+        lr = a.lr * min(1.0, (step + 1) / 100) * (0.1 if step > 0.8 * a.steps else 1.0)
         for group in opt.param_groups:
             group["lr"] = lr
-        _, _, video = clip_batch(rng, a.batch, 5, a.size, bounce=rng.random() < 0.3)
-        x = to_vae_input(video) + 1e-3 * torch.randn(a.batch, 3, 5, a.size, a.size)  # exact zeros give NaN grads
+        _, _, video = clip_batch(rng, a.batch, a.frames, a.size, bounce=rng.random() < 0.3)
+        y0, x0 = (rng.randrange(0, a.size - a.crop + 1, 8) for _ in range(2))
+        video = video[:, :, y0 : y0 + a.crop, x0 : x0 + a.crop]
+        x = to_vae_input(video) + 1e-3 * torch.randn(a.batch, 3, a.frames, a.crop, a.crop)  # exact zeros give NaN grads
         z = vae.encode(x)
         rec = vae.decode(z)
         zn = (z - mean) / std
