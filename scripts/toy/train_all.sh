@@ -16,13 +16,22 @@ stamp() { echo "[toy] $1 ($(( ($(date +%s) - start) / 60 )) min)"; }
 
 [ -f "$work/dataset.safetensors" ] || "$py" scripts/toy/make_dataset.py --out "$work/dataset.safetensors" --clips 1000
 stamp "dataset"
-[ -f models/vae/toy_wan_vae.safetensors ] || "$py" scripts/toy/train_vae.py --out models/vae/toy_wan_vae.safetensors --steps 2400
+# VAE: 32-px crops of 5-frame clips (cheap), then 17-frame clips so the causal cache of later chunks is trained.
+# One thread per process: two processes with two OpenMP threads each on two cores run ~10x slower.
+export OMP_NUM_THREADS=1
+[ -f "$work/vae_a.safetensors" ] || "$py" scripts/toy/train_vae.py --out "$work/vae_a.safetensors" --steps 2400 --batch 8 --crop 32
+[ -f models/vae/toy_wan_vae.safetensors ] || "$py" scripts/toy/train_vae.py --init "$work/vae_a.safetensors" \
+  --out models/vae/toy_wan_vae.safetensors --steps 500 --batch 4 --frames 17 --lr 3e-4
 stamp "vae"
 [ -f models/semanticgen/encoders/toy_encoder.safetensors ] || "$py" scripts/toy/pretrain_encoder.py \
   --data "$work/dataset.safetensors" --out models/semanticgen/encoders/toy_encoder.safetensors --steps 200 --batch 16
 stamp "encoder"
-"$py" scripts/toy/build_cache.py --data "$work/dataset.safetensors" --vae models/vae/toy_wan_vae.safetensors \
-  --encoder models/semanticgen/encoders/toy_encoder.safetensors --out "$work/cache"
+for w in 0 1; do  # two builders in parallel, one core each
+  "$py" scripts/toy/build_cache.py --data "$work/dataset.safetensors" --vae models/vae/toy_wan_vae.safetensors \
+    --encoder models/semanticgen/encoders/toy_encoder.safetensors --out "$work/cache" --worker "$w/2" &
+done
+wait
+export OMP_NUM_THREADS=2
 stamp "cache"
 "$py" -m semanticgen.train configs/toy/stage_latent.json --cache "$work/cache" --out "$work/stage_latent"
 cp "$work/stage_latent/latent_generator.safetensors" models/semanticgen/latent_generators/toy_latent_generator.safetensors

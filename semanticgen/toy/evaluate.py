@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 from dataclasses import asdict, dataclass
 
@@ -29,6 +30,22 @@ def _nearest(rgb: torch.Tensor, palette: dict[str, tuple[float, float, float]]) 
     return names[min(range(len(names)), key=dist.__getitem__)]
 
 
+def _best_template(mask: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> str:
+    """The shape whose ideal outline (same area and centroid, as the renderer draws it) overlaps the mask best."""
+    area = mask.sum().float()
+    x, y = xs - cx, ys - cy
+    r_circle = torch.sqrt(area / math.pi)
+    half = torch.sqrt(area) / 2
+    r_tri = torch.sqrt(4 * area / (3 * math.sqrt(3)))
+    templates = {
+        "circle": x.square() + y.square() <= r_circle**2,
+        "square": (x.abs() <= half) & (y.abs() <= half),
+        "triangle": (y <= r_tri / 2) & (y >= -r_tri + math.sqrt(3) * x.abs()),
+    }
+    iou = {k: ((m & mask).sum() / (m | mask).sum()).item() for k, m in templates.items()}
+    return max(iou, key=iou.get)
+
+
 def read_video(frames: torch.Tensor) -> Reading:
     """frames (T, H, W, 3) in [0, 1]."""
     frames = frames[..., :3].float()
@@ -40,25 +57,24 @@ def read_video(frames: torch.Tensor) -> Reading:
     if mask.sum() < 4:
         return Reading(_nearest(bg, BACKGROUNDS), "none", "none", "none")
     colour = frames[mask].median(dim=0).values
-    # shape: how much of its bounding box the object fills (square ~1, circle ~0.79, triangle ~0.5), per frame
-    fills = []
-    centres = []
     ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
-    for m in mask:
+    votes: dict[str, int] = dict.fromkeys(SHAPES, 0)
+    centres = []
+    for f in range(t):
+        d = diff[f]
+        m = d > 0.5 * d.max()  # half-contrast outline: robust to a blurry decoder
         n = m.sum()
-        if n < 4:
+        if n < 4 or d.max() < 0.35:
             centres.append(None)
             continue
-        yy, xx = ys[m], xs[m]
-        centres.append((xx.mean().item(), yy.mean().item()))
-        touches = yy.min() == 0 or xx.min() == 0 or yy.max() == h - 1 or xx.max() == w - 1
-        if not touches:  # a shape cut by the frame edge says nothing about its outline
-            box = (yy.max() - yy.min() + 1) * (xx.max() - xx.min() + 1)
-            fills.append((n / box).item())
-    fill = sorted(fills)[len(fills) // 2] if fills else 0.8
-    shape = "square" if fill > 0.89 else "circle" if fill > 0.64 else "triangle"
+        cx, cy = xs[m].mean(), ys[m].mean()
+        centres.append((cx.item(), cy.item()))
+        touches = ys[m].min() == 0 or xs[m].min() == 0 or ys[m].max() == h - 1 or xs[m].max() == w - 1
+        if not touches:  # a shape cut by the frame edge says little about its outline
+            votes[_best_template(m, cx, cy, xs, ys)] += 1
+    shape = max(votes, key=votes.get) if any(votes.values()) else "circle"
     seen = [c for c in centres if c is not None]
-    dx, dy = seen[-1][0] - seen[0][0], seen[-1][1] - seen[0][1]
+    dx, dy = (seen[-1][0] - seen[0][0], seen[-1][1] - seen[0][1]) if len(seen) > 1 else (0.0, 0.0)
     if max(abs(dx), abs(dy)) < 0.05 * w:
         motion = "none"
     elif abs(dx) >= abs(dy):
