@@ -12,12 +12,12 @@ from ..semanticgen.dit import load_dit
 from ..semanticgen.features import SemanticVideo
 from ..semanticgen.flow import SAMPLERS
 from ..semanticgen.pipeline import SamplingOptions, generate_latent, generate_semantic
-from .models import FOLDERS, check_choice, list_models, patcher, pick_dtype, resolve_model
+from .models import DTYPES, FOLDERS, check_choice, list_models, patcher, pick_dtype, resolve_model
 from .progress import step_callback
 from .types import LatentGenerator, Semantic, SemanticGenerator
 
 CATEGORY = "SemanticGen/generate"
-DTYPE_OPTIONS = ["auto", "fp32", "fp16", "bf16"]
+DTYPE_OPTIONS = list(DTYPES)
 ATTENTION_OPTIONS = ["full", "swin"]
 
 
@@ -140,9 +140,14 @@ def _context(cond, name: str):
     if cond is None:
         return None
     try:
-        return cond[0][0]
+        context = cond[0][0]
     except (TypeError, IndexError, KeyError) as e:
         raise ValueError(f"{name}: expected CONDITIONING from a text encoder") from e
+    if len(cond) != 1:
+        raise ValueError(
+            f"{name}: expected one conditioning entry, got {len(cond)} (combined prompts are not supported)"
+        )
+    return context
 
 
 class SemanticSampler(io.ComfyNode):
@@ -197,7 +202,7 @@ class SemanticSampler(io.ComfyNode):
         negative=None,
     ) -> io.NodeOutput:
         mm.load_models_gpu([model])
-        opts = SamplingOptions(seed=seed, steps=steps, cfg=cfg, shift=shift, sampler=sampler)
+        opts = SamplingOptions(seed=seed, steps=steps, cfg=cfg, shift=shift, sampler=sampler, device=model.load_device)
         sem = generate_semantic(
             model.model,
             _context(positive, "positive"),
@@ -279,7 +284,7 @@ class LatentSampler(io.ComfyNode):
             raise ValueError(check_choice("attention", attention, ATTENTION_OPTIONS))
         mm.load_models_gpu([model])
         fmt = comfy.latent_formats.Wan21()
-        opts = SamplingOptions(seed=seed, steps=steps, cfg=cfg, shift=shift, sampler=sampler)
+        opts = SamplingOptions(seed=seed, steps=steps, cfg=cfg, shift=shift, sampler=sampler, device=model.load_device)
         z = generate_latent(
             model.model,
             _context(positive, "positive"),

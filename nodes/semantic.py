@@ -11,11 +11,11 @@ from ..semanticgen.compressor import load_compressor
 from ..semanticgen.encoder import load_encoder
 from ..semanticgen.features import SemanticVideo
 from ..semanticgen.preview import preview_frames
-from .models import check_choice, list_models, patcher, pick_dtype, resolve_model
+from .models import DTYPES, check_choice, list_models, patcher, pick_dtype, resolve_model
 from .types import Compressor, Encoder, Features, Semantic
 
 CATEGORY = "SemanticGen/semantic"
-DTYPE_OPTIONS = ["auto", "fp32", "fp16", "bf16"]
+DTYPE_OPTIONS = list(DTYPES)
 DEVICE_OPTIONS = ["default", "cpu"]
 
 

@@ -38,27 +38,41 @@ def set_inputs(prompt: dict, text: str | None, seed: int | None, frames: int | N
     return prompt
 
 
-async def follow(server: Server, client_id: str, prompt_id: str) -> None:
-    """Print ComfyUI's own progress messages (node by node, step by step) until the prompt is done."""
+async def queue_and_follow(server: Server, prompt: dict, timeout: float = 3600.0) -> dict:
+    """Connect to ComfyUI's websocket first (so no message is missed), queue the prompt, then print its own
+    progress messages (node by node, step by step) until it is done. Returns the /prompt answer."""
     import aiohttp
 
+    client_id = uuid.uuid4().hex
     async with aiohttp.ClientSession() as session, session.ws_connect(f"{server.url}/ws?clientId={client_id}") as ws:
-        async for msg in ws:
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                continue
-            data = json.loads(msg.data)
-            kind, body = data.get("type"), data.get("data", {})
-            if body.get("prompt_id") not in (None, prompt_id):
-                continue
-            if kind == "executing" and body.get("node") is None:
-                return
-            if kind == "executing":
-                sys.stdout.write(f"\n  node {body['node']}")
-            elif kind == "progress":
-                sys.stdout.write(f"\r  node {body['node']}: step {body['value']}/{body['max']}   ")
-            elif kind in ("execution_error", "execution_interrupted"):
-                return
-            sys.stdout.flush()
+        async with session.post(f"{server.url}/prompt", json={"prompt": prompt, "client_id": client_id}) as r:
+            body = await r.json()
+        if r.status != 200 or body.get("node_errors"):
+            raise SystemExit(f"ComfyUI refused the prompt: {json.dumps(body, indent=2)}")
+        prompt_id = body["prompt_id"]
+
+        async def follow() -> None:
+            async for msg in ws:
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                data = json.loads(msg.data)
+                kind, info = data.get("type"), data.get("data", {})
+                if info.get("prompt_id") not in (None, prompt_id):
+                    continue
+                if (
+                    kind == "executing"
+                    and info.get("node") is None
+                    or kind in ("execution_error", "execution_interrupted")
+                ):
+                    return
+                if kind == "executing":
+                    sys.stdout.write(f"\n  node {info['node']}")
+                elif kind == "progress":
+                    sys.stdout.write(f"\r  node {info['node']}: step {info['value']}/{info['max']}   ")
+                sys.stdout.flush()
+
+        await asyncio.wait_for(follow(), timeout)
+    return body
 
 
 def main() -> None:
@@ -77,11 +91,7 @@ def main() -> None:
     server = Server(cache / "demo-base")
     try:
         sys.stdout.write(f"ComfyUI ready at {server.url} ({time.monotonic() - t0:.0f} s); queueing {a.workflow}\n")
-        client_id = uuid.uuid4().hex
-        status, body = server.post("/prompt", {"prompt": prompt, "client_id": client_id})
-        if status != 200 or body.get("node_errors"):
-            raise SystemExit(f"ComfyUI refused the prompt: {json.dumps(body, indent=2)}")
-        asyncio.run(follow(server, client_id, body["prompt_id"]))
+        body = asyncio.run(queue_and_follow(server, prompt))
         entry = server.wait(body["prompt_id"])
         if entry["status"]["status_str"] != "success":
             from host import error_message

@@ -219,6 +219,8 @@ class SemanticGenDiT(nn.Module):
                 raise ValueError("semantic: this model takes no semantic tokens (semantic_dim = 0)")
             if semantic.shape[1] != cfg.semantic_dim:
                 raise ValueError(f"semantic: the model expects {cfg.semantic_dim} channels, got {semantic.shape[1]}")
+            if semantic_pos is None or semantic_pos.shape[0] != semantic[0, 0].numel():
+                raise ValueError(f"semantic_pos: expected one position per semantic token ({semantic[0, 0].numel()})")
             sem = self.semantic_embedding(rearrange(semantic.to(tokens), "b c t h w -> b (t h w) c"))  # (B, Ls, D)
             tokens = torch.cat([tokens, sem], dim=1)
             pos = torch.cat([pos, semantic_pos.to(pos)], dim=0)
@@ -305,7 +307,10 @@ def load_dit(path, dtype: torch.dtype = torch.float32, operations: ModuleType = 
     state, raw = load_checkpoint(path, kind=KIND)
     name = Path(path).name
     meta = read_metadata(path)
-    space = config_from_dict(SemanticSpace, json.loads(meta["space"]), name) if "space" in meta else None
+    try:
+        space = config_from_dict(SemanticSpace, json.loads(meta["space"]), name) if "space" in meta else None
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{name}: corrupt semantic-space metadata ({e})") from e
     with torch.device("meta"):
         model = SemanticGenDiT(config_from_dict(DiTConfig, raw, name), operations, space)
     check_state_dict(model, state, name)

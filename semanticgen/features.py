@@ -78,13 +78,18 @@ class SemanticSpace:
     video_fps: float = 16.0  # frame rate of the videos the generators were trained on
     vae_temporal: int = 4  # VAE temporal compression (Wan2.1: 4)
     vae_spatial: int = 8  # VAE spatial compression (Wan2.1: 8)
+    min_pixels: int = 56 * 56  # the encoder processor's resize limits (EncoderConfig), so generated grids
+    max_pixels: int = 480 * 832  # match the grids the encoder produced in training
 
     def layout(self, frames: int, height: int, width: int) -> tuple[tuple[int, ...], tuple[int, int]]:
         """Sampled frame indices and the (H, W) semantic grid of a video of this size, as the encoder would see it
-        (uniform stride at `sample_fps`; sizes rounded to whole tokens, as the processor's resize does)."""
+        (uniform stride at `sample_fps`; the processor's own resize rule: whole tokens within the pixel limits)."""
+        from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize
+
         idx = sample_frame_indices(frames, self.video_fps, self.sample_fps, self.temporal_patch)
-        grid = (max(1, round(height / self.pixels_per_token)), max(1, round(width / self.pixels_per_token)))
-        return tuple(idx), grid
+        f = self.pixels_per_token
+        h, w = smart_resize(height, width, factor=f, min_pixels=self.min_pixels, max_pixels=self.max_pixels)
+        return tuple(idx), (h // f, w // f)
 
     def steps(self, frames: int) -> int:
         return math.ceil(len(self.layout(frames, 1, 1)[0]) / self.temporal_patch)

@@ -19,6 +19,8 @@ class SamplingOptions:
     cfg: float = 5.0
     shift: float = 3.0
     sampler: str = "euler"
+    device: torch.device | None = None  # compute device; None: where the model's first weight is (CPU tests)
+    dtype: torch.dtype | None = None  # compute dtype; None: the model's weight dtype
 
 
 def check_context(context: torch.Tensor | None, model: SemanticGenDiT, name: str) -> None:
@@ -33,16 +35,19 @@ def check_context(context: torch.Tensor | None, model: SemanticGenDiT, name: str
         raise ValueError(f"{name}: conditioning contains NaN or infinite values")
 
 
-def _device(model: torch.nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
-def _velocity(model: SemanticGenDiT, context: torch.Tensor, **kw):
+def _placement(model: torch.nn.Module, opts: SamplingOptions) -> tuple[torch.device, torch.dtype]:
+    """Where to compute. Under ComfyUI's partial loading the first weight may live on the offload device, so the
+    nodes pass the patcher's load device explicitly."""
     p = next(model.parameters())
+    return opts.device or p.device, opts.dtype or p.dtype
+
+
+def _velocity(model: SemanticGenDiT, context: torch.Tensor, opts: SamplingOptions, **kw):
+    device, dtype = _placement(model, opts)
+    context = context.to(device, dtype)
 
     def v(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        out = model(x.to(p.device, p.dtype), (sigma * 1000).to(p.device), context.to(p.device, p.dtype), **kw)
-        return out.float()
+        return model(x.to(device, dtype), (sigma * 1000).to(device), context, **kw).float()
 
     return v
 
@@ -77,9 +82,9 @@ def generate_semantic(
     idx, (gh, gw) = space.layout(frames, height, width)
     shape = (positive.shape[0], model.config.in_dim, -(-len(idx) // space.temporal_patch), gh, gw)
     velocity = cfg_velocity(
-        _velocity(model, positive), _velocity(model, negative) if negative is not None else None, opts.cfg
+        _velocity(model, positive, opts), _velocity(model, negative, opts) if negative is not None else None, opts.cfg
     )
-    noise = cpu_noise(shape, opts.seed).to(_device(model))  # drawn on the CPU: same result on any device
+    noise = cpu_noise(shape, opts.seed).to(_placement(model, opts)[0])  # drawn on the CPU: same result on any device
     z = sample(velocity, noise, sigmas(opts.steps, opts.shift), opts.sampler, callback).cpu()
     return SemanticVideo(z, space.video_fps, frames, (height, width), idx, space.temporal_patch, compressed=True)
 
@@ -131,7 +136,9 @@ def generate_latent(
     pos = semantic_positions(sem.step_bounds(), sem.grid, model.latent_grid(shape), space.vae_temporal)
     kw = dict(semantic=z_sem, semantic_pos=pos, window=window)
     velocity = cfg_velocity(
-        _velocity(model, positive, **kw), _velocity(model, negative, **kw) if negative is not None else None, opts.cfg
+        _velocity(model, positive, opts, **kw),
+        _velocity(model, negative, opts, **kw) if negative is not None else None,
+        opts.cfg,
     )
-    noise = cpu_noise(shape, opts.seed).to(_device(model))
+    noise = cpu_noise(shape, opts.seed).to(_placement(model, opts)[0])
     return sample(velocity, noise, sigmas(opts.steps, opts.shift), opts.sampler, callback).cpu()

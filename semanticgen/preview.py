@@ -23,7 +23,7 @@ def pca_rgb(features: torch.Tensor) -> torch.Tensor:
     basis = vecs[:, -3:].flip(-1)  # (C, k) top components first, k = min(3, C)
     signs = torch.sign(basis.gather(0, basis.abs().argmax(0, keepdim=True)))
     proj = x @ (basis * signs)  # (N, k)
-    proj = proj / (4 * proj.std(0, keepdim=True).clamp_min(1e-8)) + 0.5
+    proj = proj / (4 * proj.std(0, keepdim=True, unbiased=False).clamp_min(1e-8)) + 0.5
     proj = F.pad(proj, (0, 3 - proj.shape[1]), value=0.5)  # fewer than 3 channels: grey the rest
     return rearrange(proj.clamp(0, 1), "(b t h w) k -> b t h w k", b=b, t=t, h=h, w=w)
 

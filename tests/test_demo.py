@@ -71,6 +71,8 @@ def test_text_to_video_follows_the_prompt(demo_server):
 def test_reference_resynthesis_keeps_motion_and_follows_new_colour(demo_server):
     # the bundled sample: a red circle moving right on navy
     for seed, (colour, bg) in enumerate([("green", "gray"), ("yellow", "black"), ("white", "gray")]):
-        seen = generate(demo_server, "semanticgen_reference_resynthesis", f"a {colour} circle on a {bg} background", seed)
+        seen = generate(
+            demo_server, "semanticgen_reference_resynthesis", f"a {colour} circle on a {bg} background", seed
+        )
         assert seen.motion == "right", seen
         assert seen.colour == colour, seen

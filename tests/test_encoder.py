@@ -121,3 +121,17 @@ def test_encode_refuses_bad_frames(reference):
         reference.encode(torch.full((2, 56, 56, 3), float("nan")), 8)
     with pytest.raises(ValueError, match=r"\(T, H, W, C\)"):
         reference.encode(torch.zeros(56, 56, 3), 8)
+
+
+@pytest.mark.parametrize("size", [(480, 832), (64, 64), (50, 90), (1080, 1920)])
+def test_generated_semantic_grid_matches_the_encoder_grid(size):
+    """The Semantic Sampler must generate on the grid the encoder produces for the same video (same resize rule)."""
+    from semanticgen.encoder import EncoderConfig
+    from semanticgen.features import SemanticSpace
+
+    cfg = EncoderConfig()  # the real towers' processor settings
+    space = SemanticSpace(pixels_per_token=cfg.factor, min_pixels=cfg.min_pixels, max_pixels=cfg.max_pixels)
+    proc = Qwen2VLVideoProcessor(patch_size=14, temporal_patch_size=2, merge_size=2,
+                                 min_pixels=cfg.min_pixels, max_pixels=cfg.max_pixels)  # fmt: skip
+    grid = proc(videos=[torch.rand(2, 3, *size)], do_rescale=False, return_tensors="pt")["video_grid_thw"][0]
+    assert space.layout(17, *size)[1] == (int(grid[1]) // 2, int(grid[2]) // 2)

@@ -131,3 +131,22 @@ def test_generate_latent_passes_the_window_through():
     assert (generate_latent(model, ctx, None, sem, 0.0, opts, window=2) - full).abs().max() > 1e-5
     with pytest.raises(ValueError, match="window: expected a whole number of latent frames"):
         generate_latent(model, ctx, None, sem, 0.0, opts, window=0)
+
+
+def test_gathered_path_with_one_window_equals_full_attention():
+    """The gather/attend/scatter path itself (not the one-window shortcut) against plain attention, shifted layer
+    included: a window larger than the video puts every token in one (padded-free) window."""
+    from semanticgen.attention import attention
+    from semanticgen.swin import partition, window_attention
+
+    g = torch.Generator().manual_seed(0)
+    times = torch.tensor([0.0, 0.0, 1.0, 1.0, 2.0, 2.5, 3.0])
+    q, k, v = (torch.randn(2, 7, 16, generator=g) for _ in range(3))
+    for shifted in (False, True):
+        windows = partition(times, 100.0, shifted)
+        torch.testing.assert_close(window_attention(q, k, v, 2, windows), attention(q, k, v, 2))
+    two = partition(times, 2.0, shifted=False)  # windows [0, 2) and [2, 4): padded, unequal lengths
+    out = window_attention(q, k, v, 2, two)
+    first = times < 2
+    torch.testing.assert_close(out[:, first], attention(q[:, first], k[:, first], v[:, first], 2))
+    torch.testing.assert_close(out[:, ~first], attention(q[:, ~first], k[:, ~first], v[:, ~first], 2))

@@ -112,3 +112,14 @@ def test_two_process_run_resumes_with_identical_continuation(cache, tmp_path):
         assert a_t.keys() == b_t.keys()
         for k in a_t:
             assert torch.equal(a_t[k], b_t[k]), f"{name}:{k} differs after resume"
+
+
+def test_same_seed_same_initialisation(cache, tmp_path):
+    from semanticgen.features import SemanticSpace
+    from semanticgen.train.trainer import LatentStage
+
+    states = []
+    for _ in range(2):
+        torch.manual_seed(123)  # what train() does with cfg.seed before building the stage
+        states.append(LatentStage(config(cache, tmp_path), SemanticSpace(**SPACE)).state_dict())
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])

@@ -12,6 +12,7 @@ py="$VENV/bin/python"
 work="${SEMANTICGEN_CACHE:-$HOME/.cache/semanticgen-comfyui}/toy"
 mkdir -p "$work" models/vae models/semanticgen/{encoders,compressors,semantic_generators,latent_generators}
 start=$(date +%s)
+pids=()
 stamp() { echo "[toy] $1 ($(( ($(date +%s) - start) / 60 )) min)"; }
 
 [ -f "$work/dataset.safetensors" ] || "$py" scripts/toy/make_dataset.py --out "$work/dataset.safetensors" --clips 1000
@@ -29,8 +30,9 @@ stamp "encoder"
 for w in 0 1; do  # two builders in parallel, one core each
   "$py" scripts/toy/build_cache.py --data "$work/dataset.safetensors" --vae models/vae/toy_wan_vae.safetensors \
     --encoder models/semanticgen/encoders/toy_encoder.safetensors --out "$work/cache" --worker "$w/2" &
+  pids+=($!)
 done
-wait
+for pid in "${pids[@]}"; do wait "$pid"; done  # set -e stops here if a builder failed
 export OMP_NUM_THREADS=2
 stamp "cache"
 "$py" -m semanticgen.train configs/toy/stage_latent.json --cache "$work/cache" --out "$work/stage_latent"

@@ -79,7 +79,8 @@ class LatentStage(nn.Module):
         mean, logvar = self.compressor(b["semantic"])  # (B, c, Ts, Hs, Ws) each
         z_sem = mean + torch.exp(0.5 * logvar) * b["eps_posterior"]
         z_sem = add_noise(z_sem, b["eps_semantic"], b["semantic_noise"])  # noise augmentation
-        pos = semantic_positions(step_bounds, z_sem.shape[-2:], self.dit.latent_grid(z0.shape))
+        space = self.dit.space
+        pos = semantic_positions(step_bounds, z_sem.shape[-2:], self.dit.latent_grid(z0.shape), space.vae_temporal)
         t = b["t"]
         pred = self.dit(add_noise(z0, b["noise"], t), t * 1000, b["text"], z_sem, pos.to(z0.device))
         flow = (pred.float() - (b["noise"] - z0).float()).square().mean()
@@ -132,6 +133,7 @@ def train(cfg: TrainConfig) -> Path:
     out = Path(cfg.out)
     data = CacheDataset(cfg.cache)
     space = SemanticSpace(**cfg.space)
+    torch.manual_seed(cfg.seed)  # every initialisation (DiT, compressor) derives from the seed
     stage = (LatentStage if cfg.stage == "latent" else SemanticStage)(cfg, space)
     stage.dit.gradient_checkpointing = cfg.gradient_checkpointing
     params = [p for p in stage.parameters() if p.requires_grad]
@@ -165,7 +167,7 @@ def train(cfg: TrainConfig) -> Path:
         with torch.no_grad():
             for k, v in raw.named_parameters():
                 if k in ema:
-                    ema[k].mul_(decay).add_(v.detach().float().to(ema[k].dtype), alpha=1 - decay)
+                    ema[k].mul_(decay).add_(v.detach().to(ema[k].device, ema[k].dtype), alpha=1 - decay)
         done = step + 1
         if done % cfg.log_every == 0 or done == cfg.steps:
             parts = " ".join(f"{k} {v.item():.4f}" for k, v in logs.items())
