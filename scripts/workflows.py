@@ -44,6 +44,7 @@ class Workflow:
 ENCODER = "toy_encoder.safetensors"
 COMPRESSOR = "toy_compressor_c8.safetensors"
 SAMPLE_VIDEO = "semanticgen_sample.mp4"
+TOY_SAMPLE_FPS = 4.0  # the demo models' semantic space samples the 8 fps toy clips at 4 fps (real models: 1.6)
 SEMANTIC_GENERATOR = "toy_semantic_generator.safetensors"
 LATENT_GENERATOR = "toy_latent_generator.safetensors"
 VAE = "toy_wan_vae.safetensors"
@@ -69,7 +70,7 @@ WORKFLOWS = [
             Node(
                 3,
                 "SemanticGenEncode",
-                {"fps": 24.0, "sample_fps": 1.6},
+                {"fps": 8.0, "sample_fps": TOY_SAMPLE_FPS},
                 {"encoder": (2, 0), "video": (1, 0)},
                 pos=(360, 0),
             ),
@@ -216,7 +217,7 @@ WORKFLOWS = [
             Node(
                 3,
                 "SemanticGenEncode",
-                {"fps": 24.0, "sample_fps": 1.6},
+                {"fps": 8.0, "sample_fps": TOY_SAMPLE_FPS},
                 {"encoder": (2, 0), "video": (1, 0)},
                 pos=(360, 0),
             ),
