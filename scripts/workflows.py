@@ -233,7 +233,7 @@ WORKFLOWS = [
             Node(
                 7,
                 "SemanticGenTextEncode",
-                {"text": "a green circle on a gray background"},
+                {"text": "a yellow circle on a navy background"},
                 {"text_encoder": (6, 0)},
                 pos=(720, 120),
                 title="New prompt",
