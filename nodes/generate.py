@@ -54,18 +54,14 @@ def _loader_schema(node_id: str, title: str, key: str, output, what: str) -> io.
     )
 
 
-class SemanticGeneratorLoader(io.ComfyNode):
-    KEY = "semanticgen_semantic_generators"
+class _GeneratorLoader(io.ComfyNode):
+    """Shared by both loaders: they differ only in folder, socket type and role."""
+
+    NODE_ID, TITLE, KEY, OUTPUT, ROLE, WHAT = "", "", "", None, "", ""
 
     @classmethod
     def define_schema(cls) -> io.Schema:
-        return _loader_schema(
-            "SemanticGenSemanticGeneratorLoader",
-            "Load Semantic Generator",
-            cls.KEY,
-            SemanticGenerator,
-            "semantic generator (stage 1: text → semantic features)",
-        )
+        return _loader_schema(cls.NODE_ID, cls.TITLE, cls.KEY, cls.OUTPUT, cls.WHAT)
 
     @classmethod
     def validate_inputs(cls, model_name: str, dtype: str) -> bool | str:
@@ -74,30 +70,21 @@ class SemanticGeneratorLoader(io.ComfyNode):
 
     @classmethod
     def execute(cls, model_name: str, dtype: str) -> io.NodeOutput:
-        return io.NodeOutput(_load(cls.KEY, model_name, dtype, "semantic"))
+        return io.NodeOutput(_load(cls.KEY, model_name, dtype, cls.ROLE))
 
 
-class LatentGeneratorLoader(io.ComfyNode):
-    KEY = "semanticgen_latent_generators"
+class SemanticGeneratorLoader(_GeneratorLoader):
+    NODE_ID, TITLE, KEY = (
+        "SemanticGenSemanticGeneratorLoader",
+        "Load Semantic Generator",
+        "semanticgen_semantic_generators",
+    )
+    OUTPUT, ROLE, WHAT = SemanticGenerator, "semantic", "semantic generator (stage 1: text → semantic features)"
 
-    @classmethod
-    def define_schema(cls) -> io.Schema:
-        return _loader_schema(
-            "SemanticGenLatentGeneratorLoader",
-            "Load Latent Generator",
-            cls.KEY,
-            LatentGenerator,
-            "latent generator (stage 2: semantic features → VAE latents)",
-        )
 
-    @classmethod
-    def validate_inputs(cls, model_name: str, dtype: str) -> bool | str:
-        msg = check_choice("model_name", model_name, list_models(cls.KEY))
-        return msg if msg is not True else check_choice("dtype", dtype, DTYPE_OPTIONS)
-
-    @classmethod
-    def execute(cls, model_name: str, dtype: str) -> io.NodeOutput:
-        return io.NodeOutput(_load(cls.KEY, model_name, dtype, "latent"))
+class LatentGeneratorLoader(_GeneratorLoader):
+    NODE_ID, TITLE, KEY = "SemanticGenLatentGeneratorLoader", "Load Latent Generator", "semanticgen_latent_generators"
+    OUTPUT, ROLE, WHAT = LatentGenerator, "latent", "latent generator (stage 2: semantic features → VAE latents)"
 
 
 def _sampling_inputs(cfg_default: float) -> list:

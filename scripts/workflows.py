@@ -54,6 +54,57 @@ LONG_PROMPT = "a white square bouncing off the walls on a navy background"
 LONG_FRAMES = 481  # 60 s at the toy world's 8 fps (4k+1 frames: 121 latent frames)
 SAMPLING = {"seed": 0, "steps": 20, "cfg": 3.0, "shift": 3.0, "sampler": "euler"}
 
+
+def text_to_video(prompt: str, frames: int, attention: str, prefix: str, chunked_decode: bool = False) -> list[Node]:
+    """The text-to-video graph (short and long workflows differ only in length, attention and decode)."""
+    decode = (
+        Node(9, "SemanticGenVAEDecode", {"chunk": 4}, {"vae": (8, 0), "samples": (7, 0)}, pos=(1140, 120))
+        if chunked_decode
+        else Node(9, "VAEDecode", {}, {"samples": (7, 0), "vae": (8, 0)}, pos=(1140, 120))
+    )
+    sampler = {**SAMPLING, "semantic_noise": 0.1, "attention": attention, "window": 8}
+    return [
+        Node(1, "SemanticGenTextEncoderLoader", {}, pos=(0, 0)),
+        Node(2, "SemanticGenTextEncode", {"text": prompt}, {"text_encoder": (1, 0)}, pos=(0, 120), title="Prompt"),
+        Node(
+            3,
+            "SemanticGenTextEncode",
+            {"text": NEGATIVE},
+            {"text_encoder": (1, 0)},
+            pos=(0, 360),
+            title="Negative prompt",
+        ),
+        Node(
+            4, "SemanticGenSemanticGeneratorLoader", {"model_name": SEMANTIC_GENERATOR, "dtype": "auto"}, pos=(380, 0)
+        ),
+        Node(
+            5,
+            "SemanticGenSemanticSampler",
+            {**SAMPLING, "frames": frames, "width": 64, "height": 64},
+            {"model": (4, 0), "positive": (2, 0), "negative": (3, 0)},
+            pos=(380, 180),
+        ),
+        Node(6, "SemanticGenLatentGeneratorLoader", {"model_name": LATENT_GENERATOR, "dtype": "auto"}, pos=(760, 0)),
+        Node(
+            7,
+            "SemanticGenLatentSampler",
+            sampler,
+            {"model": (6, 0), "positive": (2, 0), "negative": (3, 0), "semantic": (5, 0)},
+            pos=(760, 180),
+        ),
+        Node(8, "VAELoader", {"vae_name": VAE}, pos=(1140, 0)),
+        decode,
+        Node(10, "CreateVideo", {"fps": 8.0}, {"images": (9, 0)}, pos=(1140, 300)),
+        Node(
+            11,
+            "SaveVideo",
+            {"filename_prefix": prefix, "format": "auto", "codec": "auto"},
+            {"video": (10, 0)},
+            pos=(1460, 0),
+        ),
+    ]
+
+
 WORKFLOWS = [
     Workflow(
         name="semanticgen_reference_features",
@@ -97,109 +148,14 @@ WORKFLOWS = [
         name="semanticgen_text_to_video",
         title="SemanticGen: text to video",
         description="Text → Semantic Sampler (stage 1) → Latent Sampler (stage 2) → VAE Decode → SaveVideo.",
-        nodes=[
-            Node(1, "SemanticGenTextEncoderLoader", {}, pos=(0, 0)),
-            Node(2, "SemanticGenTextEncode", {"text": PROMPT}, {"text_encoder": (1, 0)}, pos=(0, 120), title="Prompt"),
-            Node(
-                3,
-                "SemanticGenTextEncode",
-                {"text": NEGATIVE},
-                {"text_encoder": (1, 0)},
-                pos=(0, 360),
-                title="Negative prompt",
-            ),
-            Node(
-                4,
-                "SemanticGenSemanticGeneratorLoader",
-                {"model_name": SEMANTIC_GENERATOR, "dtype": "auto"},
-                pos=(380, 0),
-            ),
-            Node(
-                5,
-                "SemanticGenSemanticSampler",
-                {**SAMPLING, "frames": 17, "width": 64, "height": 64},
-                {"model": (4, 0), "positive": (2, 0), "negative": (3, 0)},
-                pos=(380, 140),
-            ),
-            Node(
-                6, "SemanticGenLatentGeneratorLoader", {"model_name": LATENT_GENERATOR, "dtype": "auto"}, pos=(760, 0)
-            ),
-            Node(
-                7,
-                "SemanticGenLatentSampler",
-                {**SAMPLING, "semantic_noise": 0.1, "attention": "full", "window": 8},
-                {"model": (6, 0), "positive": (2, 0), "negative": (3, 0), "semantic": (5, 0)},
-                pos=(760, 140),
-            ),
-            Node(8, "VAELoader", {"vae_name": VAE}, pos=(1140, 0)),
-            Node(9, "VAEDecode", {}, {"samples": (7, 0), "vae": (8, 0)}, pos=(1140, 120)),
-            Node(10, "CreateVideo", {"fps": 8.0}, {"images": (9, 0)}, pos=(1140, 240)),
-            Node(
-                11,
-                "SaveVideo",
-                {"filename_prefix": "semanticgen/t2v", "format": "auto", "codec": "auto"},
-                {"video": (10, 0)},
-                pos=(1460, 0),
-            ),
-        ],
+        nodes=text_to_video(PROMPT, 17, "full", "semanticgen/t2v"),
     ),
     Workflow(
         name="semanticgen_long_video",
         title="SemanticGen: long video (60 s)",
         description="Text → Semantic Sampler (full attention over the whole minute) → Latent Sampler (Swin attention, "
         "8-latent-frame windows: cost linear in length) → VAE Decode (chunked, memory flat in length) → SaveVideo.",
-        nodes=[
-            Node(1, "SemanticGenTextEncoderLoader", {}, pos=(0, 0)),
-            Node(
-                2,
-                "SemanticGenTextEncode",
-                {"text": LONG_PROMPT},
-                {"text_encoder": (1, 0)},
-                pos=(0, 120),
-                title="Prompt",
-            ),
-            Node(
-                3,
-                "SemanticGenTextEncode",
-                {"text": NEGATIVE},
-                {"text_encoder": (1, 0)},
-                pos=(0, 360),
-                title="Negative prompt",
-            ),
-            Node(
-                4,
-                "SemanticGenSemanticGeneratorLoader",
-                {"model_name": SEMANTIC_GENERATOR, "dtype": "auto"},
-                pos=(380, 0),
-            ),
-            Node(
-                5,
-                "SemanticGenSemanticSampler",
-                {**SAMPLING, "frames": LONG_FRAMES, "width": 64, "height": 64},
-                {"model": (4, 0), "positive": (2, 0), "negative": (3, 0)},
-                pos=(380, 140),
-            ),
-            Node(
-                6, "SemanticGenLatentGeneratorLoader", {"model_name": LATENT_GENERATOR, "dtype": "auto"}, pos=(760, 0)
-            ),
-            Node(
-                7,
-                "SemanticGenLatentSampler",
-                {**SAMPLING, "semantic_noise": 0.1, "attention": "swin", "window": 8},
-                {"model": (6, 0), "positive": (2, 0), "negative": (3, 0), "semantic": (5, 0)},
-                pos=(760, 140),
-            ),
-            Node(8, "VAELoader", {"vae_name": VAE}, pos=(1140, 0)),
-            Node(9, "SemanticGenVAEDecode", {"chunk": 4}, {"vae": (8, 0), "samples": (7, 0)}, pos=(1140, 120)),
-            Node(10, "CreateVideo", {"fps": 8.0}, {"images": (9, 0)}, pos=(1140, 300)),
-            Node(
-                11,
-                "SaveVideo",
-                {"filename_prefix": "semanticgen/long", "format": "auto", "codec": "auto"},
-                {"video": (10, 0)},
-                pos=(1460, 0),
-            ),
-        ],
+        nodes=text_to_video(LONG_PROMPT, LONG_FRAMES, "swin", "semanticgen/long", chunked_decode=True),
     ),
     Workflow(
         name="semanticgen_reference_resynthesis",

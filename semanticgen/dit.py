@@ -84,7 +84,9 @@ def sinusoidal_embedding(dim: int, t: torch.Tensor) -> torch.Tensor:
     return torch.cat([angle.cos(), angle.sin()], dim=1)
 
 
-class SelfAttention(nn.Module):
+class Attention(nn.Module):
+    """Wan2.1's attention projections (q, k, v, o with RMS-normed q and k); subclasses choose what they attend to."""
+
     def __init__(self, cfg: DiTConfig, ops: ModuleType):
         super().__init__()
         self.heads, self.backend = cfg.num_heads, cfg.attn_backend
@@ -92,6 +94,8 @@ class SelfAttention(nn.Module):
         self.norm_q = ops.RMSNorm(cfg.dim, eps=cfg.eps) if cfg.qk_norm else nn.Identity()
         self.norm_k = ops.RMSNorm(cfg.dim, eps=cfg.eps) if cfg.qk_norm else nn.Identity()
 
+
+class SelfAttention(Attention):
     def forward(self, x: torch.Tensor, rope: torch.Tensor, windows: Windows | None = None) -> torch.Tensor:
         """(B, L, D) with a (L, D_head/2, 2) rotary table -> (B, L, D); full attention, or attention inside each
         time window (RoPE is applied first, so windowed tokens keep their true positions)."""
@@ -103,14 +107,7 @@ class SelfAttention(nn.Module):
         return self.o(window_attention(q, k, self.v(x), self.heads, windows, self.backend))
 
 
-class CrossAttention(nn.Module):
-    def __init__(self, cfg: DiTConfig, ops: ModuleType):
-        super().__init__()
-        self.heads, self.backend = cfg.num_heads, cfg.attn_backend
-        self.q, self.k, self.v, self.o = (ops.Linear(cfg.dim, cfg.dim) for _ in range(4))
-        self.norm_q = ops.RMSNorm(cfg.dim, eps=cfg.eps) if cfg.qk_norm else nn.Identity()
-        self.norm_k = ops.RMSNorm(cfg.dim, eps=cfg.eps) if cfg.qk_norm else nn.Identity()
-
+class CrossAttention(Attention):
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """(B, L, D) attends to text (B, Lt, D)."""
         q, k = self.norm_q(self.q(x)), self.norm_k(self.k(context))

@@ -7,4 +7,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 from host import Server, error_message  # noqa: E402
 
-__all__ = ["ROOT", "Server", "error_message"]
+__all__ = ["PACK_NODES", "ROOT", "Server", "error_message"]
+
+PACK_NODES = {
+    "SemanticGenTextEncoderLoader",
+    "SemanticGenTextEncode",
+    "SemanticGenEncoderLoader",
+    "SemanticGenEncode",
+    "SemanticGenCompressorLoader",
+    "SemanticGenCompress",
+    "SemanticGenPreview",
+    "SemanticGenSemanticGeneratorLoader",
+    "SemanticGenSemanticSampler",
+    "SemanticGenLatentGeneratorLoader",
+    "SemanticGenLatentSampler",
+    "SemanticGenVAEDecode",
+    "SemanticGenBuildCache",
+}  # every node id of the pack; ids never change

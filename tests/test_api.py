@@ -11,27 +11,12 @@ import av
 import pytest
 import torch
 from safetensors.torch import save_file
-from server_harness import ROOT, error_message
+from server_harness import PACK_NODES, ROOT, error_message
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import workflows  # noqa: E402
 
 pytestmark = pytest.mark.api
-PACK_NODES = {
-    "SemanticGenTextEncoderLoader",
-    "SemanticGenTextEncode",
-    "SemanticGenEncoderLoader",
-    "SemanticGenEncode",
-    "SemanticGenCompressorLoader",
-    "SemanticGenCompress",
-    "SemanticGenPreview",
-    "SemanticGenSemanticGeneratorLoader",
-    "SemanticGenSemanticSampler",
-    "SemanticGenLatentGeneratorLoader",
-    "SemanticGenLatentSampler",
-    "SemanticGenVAEDecode",
-    "SemanticGenBuildCache",
-}
 
 
 def api_workflow(name: str) -> dict:
