@@ -24,6 +24,15 @@ class CheckpointError(ValueError):
     """A weights file that cannot be used: missing, corrupt, or not what the caller expected."""
 
 
+def fsync(path: str | os.PathLike) -> None:
+    """Flush a file (or a folder's entries) to disk, so a rename after it never exposes missing data."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def atomic_write(path: str | os.PathLike, write: Any) -> Path:
     """Call `write(tmp_path)` then rename onto `path`, so a reader never sees a half-written file."""
     path = Path(path)
@@ -35,7 +44,9 @@ def atomic_write(path: str | os.PathLike, write: Any) -> Path:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a finished file gets the usual mode
+        fsync(tmp)
         os.replace(tmp, path)
+        fsync(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import torch
@@ -10,6 +11,8 @@ from .dit import SemanticGenDiT, semantic_positions
 from .features import SemanticSpace, SemanticVideo
 from .flow import Callback, cfg_velocity, cpu_noise, noise_semantic, sample, sigmas
 from .swin import window_in_tokens
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -23,9 +26,11 @@ class SamplingOptions:
     dtype: torch.dtype | None = None  # compute dtype; None: the model's weight dtype
 
 
-def check_context(context: torch.Tensor | None, model: SemanticGenDiT, name: str) -> None:
+def check_context(context: torch.Tensor | None, model: SemanticGenDiT, name: str, batch: int | None = None) -> None:
     if context is None:
         return
+    if batch is not None and context.shape[0] != batch:
+        raise ValueError(f"{name}: conditioning has batch {context.shape[0]}, expected {batch} (one per video)")
     if context.ndim != 3 or context.shape[-1] != model.config.text_dim:
         raise ValueError(
             f"{name}: conditioning has width {context.shape[-1]}, the model was trained with a "
@@ -78,7 +83,7 @@ def generate_semantic(
         raise ValueError("semantic generator: this is a latent generator (it takes semantic tokens)")
     _check_video_size(frames, height, width, space, space.vae_spatial * 2)
     check_context(positive, model, "positive")
-    check_context(negative, model, "negative")
+    check_context(negative, model, "negative", positive.shape[0])
     idx, (gh, gw) = space.layout(frames, height, width)
     shape = (positive.shape[0], model.config.in_dim, -(-len(idx) // space.temporal_patch), gh, gw)
     velocity = cfg_velocity(
@@ -127,8 +132,15 @@ def generate_latent(
         raise ValueError("semantic: contains NaN or infinite values")
     if not 0.0 <= semantic_noise <= 1.0:
         raise ValueError(f"semantic_noise: expected 0 … 1, got {semantic_noise}")
-    check_context(positive, model, "positive")
-    check_context(negative, model, "negative")
+    check_context(positive, model, "positive", sem.features.shape[0])
+    check_context(negative, model, "negative", sem.features.shape[0])
+    if abs(sem.video_fps - space.video_fps) > 1e-3:
+        log.warning(
+            "semantic: describes a %g fps video; the latent generator was trained at %g fps, so motion will play "
+            "at a different speed",
+            sem.video_fps,
+            space.video_fps,
+        )
     if window is not None:
         window_in_tokens(window, model.config.patch_size[0])  # refuse a bad window before sampling starts
     shape = latent_shape(sem, space, model.config.in_dim, model.config.patch_size)

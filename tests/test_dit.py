@@ -134,3 +134,15 @@ def test_gradient_checkpointing_gives_the_same_gradients():
         model(x, t, ctx).square().mean().backward()
         grads.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
     torch.testing.assert_close(grads[0], grads[1])
+
+
+def test_pipeline_names_mismatched_batches():
+    from tiny import tiny_generator
+
+    from semanticgen.features import SemanticVideo
+    from semanticgen.pipeline import SamplingOptions, generate_latent
+
+    gen = tiny_generator("latent")
+    sem = SemanticVideo(torch.zeros(1, 8, 1, 2, 2), 8.0, 9, (64, 64), (0, 4), compressed=True)
+    with pytest.raises(ValueError, match="negative: conditioning has batch 2, expected 1"):
+        generate_latent(gen, torch.zeros(1, 4, 384), torch.zeros(2, 4, 384), sem, 0.0, SamplingOptions(steps=1))

@@ -14,6 +14,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from ..checkpoints import fsync
+
 
 def _flatten_optimizer(opt_state: dict) -> tuple[dict[str, torch.Tensor], dict]:
     tensors, plain = {}, {"param_groups": opt_state["param_groups"], "state": {}}
@@ -49,11 +51,16 @@ def save_state(folder: Path, step: int, model: dict[str, torch.Tensor], ema: dic
     opt_tensors, opt_plain = _flatten_optimizer(optimizer)
     save_file(opt_tensors, str(tmp / "optimizer.safetensors"))
     (tmp / "state.json").write_text(json.dumps({"step": step, "optimizer": opt_plain, **extra}))
+    for f in tmp.iterdir():
+        fsync(f)
+    fsync(tmp)
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
     pointer = folder / ".latest.tmp"
     pointer.write_text(final.name)
+    fsync(pointer)
     os.replace(pointer, folder / "latest")
+    fsync(folder)
     return final
 
 
@@ -77,6 +84,6 @@ def prune(folder: Path, keep: int = 2) -> None:
     """Delete all but the newest `keep` checkpoints (never the one `latest` names)."""
     latest = (folder / "latest").read_text().strip() if (folder / "latest").exists() else None
     ckpts = sorted(p for p in folder.glob("step-*") if p.is_dir())
-    for old in ckpts[:-keep]:
+    for old in ckpts[: -max(keep, 1)]:
         if old.name != latest:
             shutil.rmtree(old, ignore_errors=True)
