@@ -258,3 +258,38 @@ def test_build_cache_node_writes_shards_training_can_read(server):
 
     prompt["4"]["inputs"]["videos"] = "../../etc"
     failed(server, prompt, "videos: '../../etc' must be a sub-folder")
+
+
+@pytest.mark.slow
+def test_twenty_queued_prompts_complete_and_memory_stays_flat(server):
+    """Load: 20 prompts queued at once, different seeds; all succeed with the right output; the server's RSS
+    after them stays within 150 MiB of its RSS after the first (no leak over a night of queued prompts)."""
+    import psutil
+
+    proc = psutil.Process(server.proc.pid)
+
+    def prompt(seed: int) -> dict:
+        p = api_workflow("semanticgen_text_to_video")
+        p["5"]["inputs"]["seed"] = p["7"]["inputs"]["seed"] = seed
+        p["11"]["inputs"]["filename_prefix"] = f"semanticgen/load{seed}"
+        return p
+
+    first = server.run(prompt(1000))
+    assert first["status"]["status_str"] == "success", error_message(first)
+    rss_first = proc.memory_info().rss
+    ids = []
+    for seed in range(20):
+        status, body = server.queue(prompt(seed))
+        assert status == 200 and not body.get("node_errors"), body
+        ids.append(body["prompt_id"])
+    videos = set()
+    for prompt_id in ids:
+        entry = server.wait(prompt_id)
+        assert entry["status"]["status_str"] == "success", error_message(entry)
+        (video,) = server.outputs(entry)
+        assert frame_count(video) == 17
+        videos.add(video.read_bytes())
+    assert len(videos) == 20  # different seeds, different videos
+    growth = (proc.memory_info().rss - rss_first) / 2**20
+    print(f"server RSS growth over 20 prompts: {growth:.1f} MiB")  # noqa: T201
+    assert growth < 150, growth
