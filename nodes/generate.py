@@ -12,7 +12,17 @@ from ..semanticgen.dit import load_dit
 from ..semanticgen.features import SemanticVideo
 from ..semanticgen.flow import SAMPLERS
 from ..semanticgen.pipeline import SamplingOptions, generate_latent, generate_semantic
-from .models import DTYPES, FOLDERS, check_choice, list_models, patcher, pick_dtype, resolve_model
+from .models import (
+    DTYPES,
+    FOLDERS,
+    check_choice,
+    check_choices,
+    dtype_input,
+    list_models,
+    patcher,
+    pick_dtype,
+    resolve_model,
+)
 from .progress import step_callback
 from .types import LatentGenerator, Semantic, SemanticGenerator
 
@@ -43,12 +53,7 @@ def _loader_schema(node_id: str, title: str, key: str, output, what: str) -> io.
         description=f"Loads a {what} (SemanticGen DiT .safetensors, Wan2.1 layout) from models/{FOLDERS[key]}.",
         inputs=[
             io.Combo.Input("model_name", options=list_models(key), tooltip=f"The {what} checkpoint."),
-            io.Combo.Input(
-                "dtype",
-                options=DTYPE_OPTIONS,
-                default="auto",
-                tooltip="Weight dtype. auto: fp32 on CPU, bf16/fp16 on GPUs that support it.",
-            ),
+            dtype_input(),
         ],
         outputs=[output.Output(display_name="model")],
     )
@@ -65,8 +70,7 @@ class _GeneratorLoader(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, model_name: str, dtype: str) -> bool | str:
-        msg = check_choice("model_name", model_name, list_models(cls.KEY))
-        return msg if msg is not True else check_choice("dtype", dtype, DTYPE_OPTIONS)
+        return check_choices(model_name=(model_name, list_models(cls.KEY)), dtype=(dtype, DTYPE_OPTIONS))
 
     @classmethod
     def execute(cls, model_name: str, dtype: str) -> io.NodeOutput:
@@ -248,8 +252,7 @@ class LatentSampler(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, sampler: str, attention: str) -> bool | str:
-        msg = check_choice("sampler", sampler, list(SAMPLERS))
-        return msg if msg is not True else check_choice("attention", attention, ATTENTION_OPTIONS)
+        return check_choices(sampler=(sampler, list(SAMPLERS)), attention=(attention, ATTENTION_OPTIONS))
 
     @classmethod
     def execute(

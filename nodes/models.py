@@ -10,6 +10,7 @@ import comfy.model_management as mm
 import comfy.model_patcher
 import folder_paths
 import torch
+from comfy_api.latest import io
 
 PACK_DIR = Path(__file__).resolve().parents[1]
 FOLDERS = {  # folder_paths key -> sub-folder of ComfyUI's models dir
@@ -62,6 +63,24 @@ def check_choice(input_name: str, value: str, options: list[str]) -> bool | str:
         return True
     shown = options if len(options) <= 12 else options[:12] + ["..."]
     return f"{input_name}: {value!r} is not one of {shown}"
+
+
+def check_choices(**choices: tuple[str, list[str]]) -> bool | str:
+    """`check_choice` for several combos (name=(value, options)); the first refusal wins."""
+    for name, (value, options) in choices.items():
+        if (msg := check_choice(name, value, options)) is not True:
+            return msg
+    return True
+
+
+def dtype_input() -> io.Combo.Input:
+    """The weight-dtype combo every loader shows."""
+    return io.Combo.Input(
+        "dtype",
+        options=list(DTYPES),
+        default="auto",
+        tooltip="Weight dtype. auto: fp32 on CPU, bf16/fp16 on GPUs that support it.",
+    )
 
 
 def resolve_model(key: str, name: str, input_name: str, folders: bool = False) -> Path:

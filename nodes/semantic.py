@@ -11,7 +11,7 @@ from ..semanticgen.compressor import load_compressor
 from ..semanticgen.encoder import load_encoder
 from ..semanticgen.features import SemanticVideo
 from ..semanticgen.preview import preview_frames
-from .models import DTYPES, check_choice, list_models, patcher, pick_dtype, resolve_model
+from .models import DTYPES, check_choice, check_choices, dtype_input, list_models, patcher, pick_dtype, resolve_model
 from .types import Compressor, Encoder, Features, Semantic
 
 CATEGORY = "SemanticGen/semantic"
@@ -34,12 +34,7 @@ class EncoderLoader(io.ComfyNode):
                     options=list_models("semanticgen_encoders", folders=True),
                     tooltip="Vision-tower .safetensors file or Qwen2.5-VL checkpoint folder.",
                 ),
-                io.Combo.Input(
-                    "dtype",
-                    options=DTYPE_OPTIONS,
-                    default="auto",
-                    tooltip="Weight dtype. auto: fp32 on CPU, bf16/fp16 on GPUs that support it.",
-                ),
+                dtype_input(),
                 io.Combo.Input(
                     "device",
                     options=DEVICE_OPTIONS,
@@ -52,14 +47,11 @@ class EncoderLoader(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, encoder_name: str, dtype: str, device: str) -> bool | str:
-        for name, value, options in (
-            ("encoder_name", encoder_name, list_models("semanticgen_encoders", folders=True)),
-            ("dtype", dtype, DTYPE_OPTIONS),
-            ("device", device, DEVICE_OPTIONS),
-        ):
-            if (msg := check_choice(name, value, options)) is not True:
-                return msg
-        return True
+        return check_choices(
+            encoder_name=(encoder_name, list_models("semanticgen_encoders", folders=True)),
+            dtype=(dtype, DTYPE_OPTIONS),
+            device=(device, DEVICE_OPTIONS),
+        )
 
     @classmethod
     def execute(cls, encoder_name: str, dtype: str, device: str) -> io.NodeOutput:
@@ -136,20 +128,16 @@ class CompressorLoader(io.ComfyNode):
                     options=list_models("semanticgen_compressors"),
                     tooltip="Compressor .safetensors trained with the latent generator.",
                 ),
-                io.Combo.Input(
-                    "dtype",
-                    options=DTYPE_OPTIONS,
-                    default="auto",
-                    tooltip="Weight dtype. auto: fp32 on CPU, bf16/fp16 on GPUs that support it.",
-                ),
+                dtype_input(),
             ],
             outputs=[Compressor.Output(display_name="compressor")],
         )
 
     @classmethod
     def validate_inputs(cls, compressor_name: str, dtype: str) -> bool | str:
-        msg = check_choice("compressor_name", compressor_name, list_models("semanticgen_compressors"))
-        return msg if msg is not True else check_choice("dtype", dtype, DTYPE_OPTIONS)
+        return check_choices(
+            compressor_name=(compressor_name, list_models("semanticgen_compressors")), dtype=(dtype, DTYPE_OPTIONS)
+        )
 
     @classmethod
     def execute(cls, compressor_name: str, dtype: str) -> io.NodeOutput:
