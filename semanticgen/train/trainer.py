@@ -1,4 +1,4 @@
-"""Two training stages on cached tensors, on accelerate (one GPU, many GPUs or machines, FSDP, or the CPU).
+"""Two training stages on cached tensors, on accelerate (CPU, one GPU, many GPUs or machines with DDP; FSDP untested).
 
 Stage `latent`:   latent generator + compressor jointly — flow loss on VAE latents given text and the compressed
                   semantic features (noise-augmented), plus a KL term on the compressor's posterior.
