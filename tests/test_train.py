@@ -123,3 +123,38 @@ def test_same_seed_same_initialisation(cache, tmp_path):
         torch.manual_seed(123)  # what train() does with cfg.seed before building the stage
         states.append(LatentStage(config(cache, tmp_path), SemanticSpace(**SPACE)).state_dict())
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+
+
+@pytest.mark.slow
+def test_training_killed_mid_way_resumes_with_nothing_lost(cache, tmp_path):
+    """SIGKILL during training: the last checkpoint is complete, and the resumed run ends exactly where an
+    uninterrupted run ends."""
+    import signal
+    import time
+
+    def command(out: Path) -> list[str]:
+        cfg = config(cache, out, steps=40, checkpoint_every=4)
+        path = tmp_path / f"{out.name}.json"
+        path.write_text(json.dumps(cfg.__dict__))
+        return [sys.executable, "-m", "semanticgen.train", str(path)]
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(command(killed), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    latest = killed / "checkpoints" / "latest"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not (latest.exists() and latest.read_text() >= "step-00000012"):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL and not (killed / "latent_generator.safetensors").exists()
+    for ckpt in (killed / "checkpoints").glob("step-*"):  # every checkpoint under its final name is whole
+        assert {p.name for p in ckpt.iterdir()} == {"model.safetensors", "ema.safetensors", "optimizer.safetensors",
+                                                    "state.json"}  # fmt: skip
+        load_file(str(ckpt / "model.safetensors"))
+    for out in (killed, tmp_path / "straight"):
+        done = subprocess.run(command(out), cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+    a = load_file(str(killed / "latent_generator.safetensors"))
+    b = load_file(str(tmp_path / "straight" / "latent_generator.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
