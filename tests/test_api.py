@@ -293,3 +293,14 @@ def test_twenty_queued_prompts_complete_and_memory_stays_flat(server):
     growth = (proc.memory_info().rss - rss_first) / 2**20
     print(f"server RSS growth over 20 prompts: {growth:.1f} MiB")  # noqa: T201
     assert growth < 150, growth
+
+
+def test_every_template_has_a_thumbnail(server):
+    import urllib.request
+
+    _, templates = server.get("/api/workflow_templates")
+    module = next(m for m, names in templates.items() if "semanticgen_text_to_video" in names)
+    for wf in workflows.WORKFLOWS:
+        with urllib.request.urlopen(f"{server.url}/api/workflow_templates/{module}/{wf.name}.jpg", timeout=30) as r:
+            assert r.status == 200 and r.headers["Content-Type"] == "image/jpeg"
+            assert r.read(3) == b"\xff\xd8\xff"  # a JPEG
