@@ -91,8 +91,8 @@ def test_two_process_run_resumes_with_identical_continuation(cache, tmp_path):
     def launch(out: Path, steps: int) -> None:
         cfg = config(cache, out, steps=steps)
         (tmp_path / "cfg.json").write_text(json.dumps(cfg.__dict__))
-        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        accelerate_config = ROOT / "configs" / "accelerate" / "cpu2.yaml"  # 2 CPU processes, gloo
+        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(accelerate_config),
                "-m", "semanticgen.train", str(tmp_path / "cfg.json")]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
         done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
