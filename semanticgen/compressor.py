@@ -17,6 +17,7 @@ from torch import nn
 
 from .checkpoints import check_state_dict, config_from_dict, load_checkpoint, save_checkpoint
 from .features import SemanticVideo
+from .flow import cpu_noise
 
 KIND = "compressor"
 Mode = Literal["mean", "sample"]
@@ -81,8 +82,7 @@ class SemanticCompressor(nn.Module):
 
 def sample_posterior(mean: torch.Tensor, logvar: torch.Tensor, seed: int) -> torch.Tensor:
     """mean + σ·ε with ε drawn on the CPU from `seed`: the same result on every device."""
-    g = torch.Generator(device="cpu").manual_seed(int(seed))
-    eps = torch.randn(mean.shape, generator=g, dtype=torch.float32).to(mean.device, mean.dtype)
+    eps = cpu_noise(tuple(mean.shape), seed).to(mean.device, mean.dtype)
     return mean + torch.exp(0.5 * logvar) * eps
 
 

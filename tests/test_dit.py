@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny import random_dit
 
 from semanticgen.checkpoints import CheckpointError
 from semanticgen.dit import (
     DiTConfig,
     SemanticGenDiT,
-    init_weights,
     latent_time,
     load_dit,
     load_wan_state_dict,
@@ -21,11 +21,7 @@ TINY = dict(dim=64, ffn_dim=128, num_heads=2, num_layers=2, text_dim=32, freq_di
 
 
 def tiny_dit(seed: int = 0, **kw) -> SemanticGenDiT:
-    model = init_weights(SemanticGenDiT(DiTConfig(**{**TINY, **kw})), seed)
-    with torch.no_grad():  # a non-zero head, so outputs are informative
-        g = torch.Generator().manual_seed(seed + 1)
-        model.head.head.weight.copy_(torch.randn(model.head.head.weight.shape, generator=g) * 0.05)
-    return model.eval()
+    return random_dit(DiTConfig(**{**TINY, **kw}), seed)
 
 
 def test_matches_comfyui_wanmodel(comfy_modules):

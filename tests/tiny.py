@@ -76,7 +76,12 @@ def tiny_generator(role: str, seed: int = 0, **overrides) -> SemanticGenDiT:
         cfg = DiTConfig(**{**TINY_DIT, "in_dim": 8, "out_dim": 8, "patch_size": (1, 1, 1), **overrides})
     else:
         cfg = DiTConfig(**{**TINY_DIT, "semantic_dim": 8, **overrides})
-    model = init_weights(SemanticGenDiT(cfg, space=TINY_SPACE), seed)
+    return random_dit(cfg, seed, TINY_SPACE)
+
+
+def random_dit(cfg: DiTConfig, seed: int = 0, space: SemanticSpace | None = None) -> SemanticGenDiT:
+    """A random DiT whose output head is non-zero (the training init zeroes it), so outputs are informative."""
+    model = init_weights(SemanticGenDiT(cfg, space=space), seed)
     with torch.no_grad():
         g = torch.Generator().manual_seed(seed + 1)
         model.head.head.weight.copy_(torch.randn(model.head.head.weight.shape, generator=g) * 0.05)
