@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -36,8 +36,11 @@ from .checkpoints import (
     save_checkpoint,
 )
 from .features import SemanticSpace
+from .offload import BlockSwap
 from .rope import apply_rope, grid_positions, rope_table
 from .swin import Windows, layer_partitions, window_attention, window_in_tokens
+
+CHUNK_TOKENS = 16384  # inference works on at most this many tokens at once where tokens are independent
 
 
 @dataclass
@@ -96,15 +99,18 @@ class Attention(nn.Module):
 
 
 class SelfAttention(Attention):
+    def project(self, x: torch.Tensor, rope: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(N, L, D) and its rotary table -> q, k, v (N, L, D), RoPE applied to q and k."""
+        q = apply_rope(rearrange(self.norm_q(self.q(x)), "b l (h d) -> b l h d", h=self.heads), rope)
+        k = apply_rope(rearrange(self.norm_k(self.k(x)), "b l (h d) -> b l h d", h=self.heads), rope)
+        return rearrange(q, "b l h d -> b l (h d)"), rearrange(k, "b l h d -> b l (h d)"), self.v(x)
+
     def forward(self, x: torch.Tensor, rope: torch.Tensor, windows: Windows | None = None) -> torch.Tensor:
         """(B, L, D) with a (L, D_head/2, 2) rotary table -> (B, L, D); full attention, or attention inside each
         time window (RoPE is applied first, so windowed tokens keep their true positions)."""
-        q = apply_rope(rearrange(self.norm_q(self.q(x)), "b l (h d) -> b l h d", h=self.heads), rope)
-        k = apply_rope(rearrange(self.norm_k(self.k(x)), "b l (h d) -> b l h d", h=self.heads), rope)
-        q, k = (rearrange(t, "b l h d -> b l (h d)") for t in (q, k))
         if windows is None:
-            return self.o(attention(q, k, self.v(x), self.heads, None, self.backend))
-        return self.o(window_attention(q, k, self.v(x), self.heads, windows, self.backend))
+            return self.o(attention(*self.project(x, rope), self.heads, None, self.backend))
+        return self.o(window_attention(self.project, x, rope, self.heads, windows, self.backend, CHUNK_TOKENS))
 
 
 class CrossAttention(Attention):
@@ -112,6 +118,14 @@ class CrossAttention(Attention):
         """(B, L, D) attends to text (B, Lt, D)."""
         q, k = self.norm_q(self.q(x)), self.norm_k(self.k(context))
         return self.o(attention(q, k, self.v(context), self.heads, None, self.backend))
+
+
+def tokenwise(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """A per-token function of (B, L, D), applied CHUNK_TOKENS tokens at a time when no gradient is recorded: the
+    same result, with the FFN's (B, L, ffn_dim) hidden states bounded by the chunk instead of the video length."""
+    if torch.is_grad_enabled() or x.shape[1] <= CHUNK_TOKENS:
+        return fn(x)
+    return torch.cat([fn(part) for part in x.split(CHUNK_TOKENS, dim=1)], dim=1)
 
 
 class Block(nn.Module):
@@ -141,7 +155,7 @@ class Block(nn.Module):
         shift1, scale1, gate1, shift2, scale2, gate2 = (self.modulation.to(x) + e).unsqueeze(2).unbind(1)
         x = x + gate1 * self.self_attn(self.norm1(x) * (1 + scale1) + shift1, rope, windows)
         x = x + self.cross_attn(self.norm3(x), context)
-        return x + gate2 * self.ffn(self.norm2(x) * (1 + scale2) + shift2)
+        return x + tokenwise(lambda part: gate2 * self.ffn(self.norm2(part) * (1 + scale2) + shift2), x)
 
 
 class Head(nn.Module):
@@ -176,6 +190,13 @@ class SemanticGenDiT(nn.Module):
             )
         self.blocks = nn.ModuleList(Block(cfg, ops) for _ in range(cfg.num_layers))
         self.head = Head(cfg, ops)
+        self.swap: BlockSwap | None = None  # blocks kept off the device and streamed in (see offload.py)
+
+    def run_blocks(self) -> Iterator[Block]:
+        """The blocks in order: the resident ones, then the swapped ones as each arrives on the device."""
+        yield from self.blocks
+        if self.swap is not None:
+            yield from self.swap
 
     # --- positions ------------------------------------------------------------------------------------------
 
@@ -229,7 +250,7 @@ class SemanticGenDiT(nn.Module):
         e = self.time_embedding(sinusoidal_embedding(cfg.freq_dim, timestep).to(tokens))  # (B, D)
         e6 = rearrange(self.time_projection(e), "b (k d) -> b k d", k=6)  # (B, 6, D)
         ctx = self.text_embedding(context.to(tokens))
-        for i, block in enumerate(self.blocks):
+        for i, block in enumerate(self.run_blocks()):
             args = (tokens, e6, ctx, rope, parts[i % 2] if parts else None)
             if self.gradient_checkpointing and torch.is_grad_enabled():
                 tokens = torch.utils.checkpoint.checkpoint(block, *args, use_reentrant=False)

@@ -6,13 +6,14 @@ and the in-context semantic tokens of the same time span land in the same window
 is no cyclic shift: the shifted layers start with a half window and the ends are partial windows, so the first
 and last frames never attend to each other.
 
-Attention runs on a gather of the tokens into `(B·nW, Lw_max, D)` with a key-padding mask for windows shorter
-than the longest one, then the result is gathered back to token order. Memory grows with `nW · Lw_max²`, linear
-in the video length; no `L × L` mask is ever built.
+Attention gathers the tokens of a group of windows into `(B·G, Lw_max, D)` (key-padding mask for windows shorter
+than the longest one), projects and attends there, and gathers the result back to token order. Only one group's
+q, k, v exist at a time and no `L × L` mask is ever built: the transient memory is bounded by the window.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -72,21 +73,31 @@ def layer_partitions(times: torch.Tensor, window: float) -> tuple[Windows, Windo
 
 
 def window_attention(
-    q: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
+    project: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+    x: torch.Tensor,
+    rope: torch.Tensor,
     heads: int,
     windows: Windows,
     backend: str = "sdpa",
+    group_tokens: int = 16384,
 ) -> torch.Tensor:
-    """Attention inside each window: (B, L, H·D) q, k, v (RoPE already applied) -> (B, L, H·D)."""
-    b = q.shape[0]
-    q, k, v = (rearrange(t[:, windows.index], "b w l d -> (b w) l d") for t in (q, k, v))  # (B·nW, Lw, H·D)
-    mask = None
-    if windows.keep is not None:  # padded slots are never keys; their (discarded) queries see real tokens only
-        mask = rearrange(windows.keep, "w l -> w 1 1 l").repeat(b, 1, 1, 1)  # (B·nW, 1, 1, Lw)
-    out = attention(q, k, v, heads, mask, backend)  # (B·nW, Lw, H·D)
-    return rearrange(out, "(b w) l d -> b (w l) d", b=b)[:, windows.slot]  # (B, L, H·D)
+    """Attention inside each window, computed a group of windows at a time.
+
+    `project(x, rope)` maps gathered tokens (N, Lw, D) with their rotary table (N, Lw, D_head/2, 2) to q, k, v
+    (N, Lw, H·D_head), RoPE applied. Only the groups' q, k, v exist at once (≈ `group_tokens` tokens per batch
+    item), so that transient memory is bounded by the window, not the video length. x (B, L, D) -> (B, L, H·D).
+    """
+    b, per_group = x.shape[0], max(1, group_tokens // windows.size)
+    parts = []
+    for rows in torch.arange(windows.count, device=x.device).split(per_group):
+        idx = windows.index[rows]  # (G, Lw)
+        xs = rearrange(x[:, idx], "b g l d -> (b g) l d")  # (B·G, Lw, D)
+        q, k, v = project(xs, rope[idx].repeat(b, 1, 1, 1))  # (B·G, Lw, H·D_head) each
+        mask = None
+        if windows.keep is not None:  # padded slots are never keys; their (discarded) queries see real tokens only
+            mask = rearrange(windows.keep[rows], "g l -> g 1 1 l").repeat(b, 1, 1, 1)  # (B·G, 1, 1, Lw)
+        parts.append(rearrange(attention(q, k, v, heads, mask, backend), "(b g) l d -> b (g l) d", b=b))
+    return torch.cat(parts, dim=1)[:, windows.slot]  # (B, L, H·D_head)
 
 
 def window_in_tokens(window: int, temporal_patch: int) -> float:

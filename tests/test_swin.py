@@ -14,6 +14,12 @@ from semanticgen.pipeline import SamplingOptions, generate_latent
 from semanticgen.swin import partition, window_attention, window_ids
 
 
+def windowed(q, k, v, heads, windows, group_tokens: int = 16384):
+    """`window_attention` on precomputed q, k, v: they travel as one (B, L, 3·D) input that `project` splits."""
+    rope = torch.zeros(q.shape[1], 1, 2)  # unused by this projection
+    return window_attention(lambda x, r: x.chunk(3, dim=-1), torch.cat([q, k, v], -1), rope, heads, windows, "sdpa", group_tokens)
+
+
 def frames_of(windows, times: torch.Tensor) -> list[list[float]]:
     """The sorted distinct times in every window (padding slots left out)."""
     keep = windows.keep if windows.keep is not None else torch.ones_like(windows.index, dtype=torch.bool)
@@ -45,7 +51,7 @@ def test_gathered_windows_equal_masked_full_attention(shifted):
     q, k, v = (torch.randn(2, t.numel(), 16, generator=g) for _ in range(3))
     windows = partition(t, 3, shifted)
     assert windows.keep is not None  # unequal windows: the padding path is exercised
-    out = window_attention(q, k, v, 2, windows)
+    out = windowed(q, k, v, 2, windows)
     torch.testing.assert_close(out, masked_reference(q, k, v, 2, t, 3, shifted), rtol=1e-5, atol=1e-6)
 
 
@@ -137,16 +143,42 @@ def test_gathered_path_with_one_window_equals_full_attention():
     """The gather/attend/scatter path itself (not the one-window shortcut) against plain attention, shifted layer
     included: a window larger than the video puts every token in one (padded-free) window."""
     from semanticgen.attention import attention
-    from semanticgen.swin import partition, window_attention
-
     g = torch.Generator().manual_seed(0)
     times = torch.tensor([0.0, 0.0, 1.0, 1.0, 2.0, 2.5, 3.0])
     q, k, v = (torch.randn(2, 7, 16, generator=g) for _ in range(3))
     for shifted in (False, True):
         windows = partition(times, 100.0, shifted)
-        torch.testing.assert_close(window_attention(q, k, v, 2, windows), attention(q, k, v, 2))
+        torch.testing.assert_close(windowed(q, k, v, 2, windows), attention(q, k, v, 2))
     two = partition(times, 2.0, shifted=False)  # windows [0, 2) and [2, 4): padded, unequal lengths
-    out = window_attention(q, k, v, 2, two)
+    out = windowed(q, k, v, 2, two)
     first = times < 2
     torch.testing.assert_close(out[:, first], attention(q[:, first], k[:, first], v[:, first], 2))
     torch.testing.assert_close(out[:, ~first], attention(q[:, ~first], k[:, ~first], v[:, ~first], 2))
+
+
+@pytest.mark.parametrize("group_tokens", [1, 7, 30])
+def test_windows_computed_group_by_group_equal_all_at_once(group_tokens):
+    """Bounded transient memory changes nothing: one window per group, a few per group, all in one group."""
+    g = torch.Generator().manual_seed(1)
+    t = torch.cat([torch.arange(9.0).repeat_interleave(2), torch.tensor([0.5, 3.5, 7.5])])
+    q, k, v = (torch.randn(2, t.numel(), 16, generator=g) for _ in range(3))
+    for shifted in (False, True):
+        windows = partition(t, 2, shifted)
+        torch.testing.assert_close(windowed(q, k, v, 2, windows, group_tokens), windowed(q, k, v, 2, windows))
+
+
+def test_token_chunked_inference_equals_one_pass(monkeypatch):
+    """The FFN and the window groups run in chunks of CHUNK_TOKENS at inference; a chunk far smaller than the
+    sequence gives the same velocity as one pass, with and without Swin."""
+    import semanticgen.dit as dit
+
+    model = tiny_dit(semantic_dim=8)
+    g = torch.Generator().manual_seed(2)
+    x, sem, pos = semantic_inputs(model, 33, g)
+    ctx, t = torch.randn(1, 3, model.config.text_dim, generator=g), torch.tensor([500.0])
+    with torch.no_grad():
+        one = [model(x, t, ctx, sem.features, pos, window=w) for w in (None, 2)]
+        monkeypatch.setattr(dit, "CHUNK_TOKENS", 5)
+        chunked = [model(x, t, ctx, sem.features, pos, window=w) for w in (None, 2)]
+    for a, b in zip(one, chunked, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
