@@ -17,7 +17,9 @@ from semanticgen.swin import partition, window_attention, window_ids
 def windowed(q, k, v, heads, windows, group_tokens: int = 16384):
     """`window_attention` on precomputed q, k, v: they travel as one (B, L, 3·D) input that `project` splits."""
     rope = torch.zeros(q.shape[1], 1, 2)  # unused by this projection
-    return window_attention(lambda x, r: x.chunk(3, dim=-1), torch.cat([q, k, v], -1), rope, heads, windows, "sdpa", group_tokens)
+    return window_attention(
+        lambda x, r: x.chunk(3, dim=-1), torch.cat([q, k, v], -1), rope, heads, windows, "sdpa", group_tokens
+    )
 
 
 def frames_of(windows, times: torch.Tensor) -> list[list[float]]:
@@ -143,6 +145,7 @@ def test_gathered_path_with_one_window_equals_full_attention():
     """The gather/attend/scatter path itself (not the one-window shortcut) against plain attention, shifted layer
     included: a window larger than the video puts every token in one (padded-free) window."""
     from semanticgen.attention import attention
+
     g = torch.Generator().manual_seed(0)
     times = torch.tensor([0.0, 0.0, 1.0, 1.0, 2.0, 2.5, 3.0])
     q, k, v = (torch.randn(2, 7, 16, generator=g) for _ in range(3))
