@@ -6,6 +6,7 @@ from .cache import BuildCache
 from .decode import ChunkedVAEDecode
 from .generate import LatentGeneratorLoader, LatentSampler, SemanticGeneratorLoader, SemanticSampler
 from .models import copy_sample_inputs, register_model_folders
+from .plan import MemoryPlan
 from .semantic import Compress, CompressorLoader, Encode, EncoderLoader, Preview
 from .text import TextEncode, TextEncoderLoader
 
@@ -24,6 +25,7 @@ NODES: list[type[io.ComfyNode]] = [
     SemanticSampler,
     LatentGeneratorLoader,
     LatentSampler,
+    MemoryPlan,
     ChunkedVAEDecode,
     BuildCache,
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import comfy.latent_formats
 import comfy.model_management as mm
 import comfy.ops
@@ -11,37 +13,50 @@ from ..semanticgen.checkpoints import CheckpointError
 from ..semanticgen.dit import load_dit
 from ..semanticgen.features import SemanticVideo
 from ..semanticgen.flow import SAMPLERS
+from ..semanticgen.offload import enable_block_swap
 from ..semanticgen.pipeline import SamplingOptions, generate_latent, generate_semantic
 from .models import (
-    DTYPES,
     FOLDERS,
     check_choice,
     check_choices,
     dtype_input,
+    dtype_name,
+    dtype_options,
     list_models,
     patcher,
-    pick_dtype,
+    pick_dtypes,
     resolve_model,
 )
 from .progress import step_callback
 from .types import LatentGenerator, Semantic, SemanticGenerator
 
+log = logging.getLogger(__name__)
 CATEGORY = "SemanticGen/generate"
-DTYPE_OPTIONS = list(DTYPES)
 ATTENTION_OPTIONS = ["full", "swin"]
 
 
-def _load(key: str, name: str, dtype: str, role: str):
+def _load(key: str, name: str, dtype: str, blocks_to_swap: int, role: str):
     path = resolve_model(key, name, "model_name")
     device = mm.get_torch_device()
+    storage, compute = pick_dtypes(dtype, device)
     try:
-        model = load_dit(path, dtype=pick_dtype(dtype, device), operations=comfy.ops.manual_cast)
+        model = load_dit(path, dtype=storage, operations=comfy.ops.manual_cast, compute_dtype=compute)
     except CheckpointError as e:
         raise ValueError(f"model_name: {e}") from e
     is_latent = bool(model.config.semantic_dim)
     if is_latent != (role == "latent"):
         other = "latent" if is_latent else "semantic"
         raise ValueError(f"model_name: {name} is a {other} generator; load it with the {other} generator loader")
+    enable_block_swap(model, blocks_to_swap, pin=device.type == "cuda")
+    log.info(
+        "SemanticGen: %s: weights %s, compute %s on %s, %d of %d blocks swapped to host",
+        name,
+        dtype_name(storage) if storage == compute else f"{dtype_name(storage)} (norms/biases {dtype_name(compute)})",
+        dtype_name(compute),
+        device,
+        blocks_to_swap,
+        model.config.num_layers,
+    )
     return patcher(model, device, mm.unet_offload_device())
 
 
@@ -53,7 +68,15 @@ def _loader_schema(node_id: str, title: str, key: str, output, what: str) -> io.
         description=f"Loads a {what} (SemanticGen DiT .safetensors, Wan2.1 layout) from models/{FOLDERS[key]}.",
         inputs=[
             io.Combo.Input("model_name", options=list_models(key), tooltip=f"The {what} checkpoint."),
-            dtype_input(),
+            dtype_input(fp8=True),
+            io.Int.Input(
+                "blocks_to_swap",
+                default=0,
+                min=0,
+                max=100,
+                tooltip="Blocks kept in host memory and streamed to the GPU one at a time (the next one is copied "
+                "while the current one runs). More = less VRAM, slower. See the Memory Plan node.",
+            ),
         ],
         outputs=[output.Output(display_name="model")],
     )
@@ -70,11 +93,11 @@ class _GeneratorLoader(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, model_name: str, dtype: str) -> bool | str:
-        return check_choices(model_name=(model_name, list_models(cls.KEY)), dtype=(dtype, DTYPE_OPTIONS))
+        return check_choices(model_name=(model_name, list_models(cls.KEY)), dtype=(dtype, dtype_options(fp8=True)))
 
     @classmethod
-    def execute(cls, model_name: str, dtype: str) -> io.NodeOutput:
-        return io.NodeOutput(_load(cls.KEY, model_name, dtype, cls.ROLE))
+    def execute(cls, model_name: str, dtype: str, blocks_to_swap: int = 0) -> io.NodeOutput:
+        return io.NodeOutput(_load(cls.KEY, model_name, dtype, blocks_to_swap, cls.ROLE))
 
 
 class SemanticGeneratorLoader(_GeneratorLoader):
@@ -125,6 +148,19 @@ def _sampling_inputs(cfg_default: float) -> list:
             tooltip="euler: the paper's sampler; heun: 2nd order, two model calls per step.",
         ),
     ]
+
+
+def _options(model, seed: int, steps: int, cfg: float, shift: float, sampler: str) -> SamplingOptions:
+    """Sampling options on the patcher's device, with its free memory as the planner's budget (after loading)."""
+    return SamplingOptions(
+        seed=seed,
+        steps=steps,
+        cfg=cfg,
+        shift=shift,
+        sampler=sampler,
+        device=model.load_device,
+        memory_budget=mm.get_free_memory(model.load_device),
+    )
 
 
 def _context(cond, name: str):
@@ -193,7 +229,7 @@ class SemanticSampler(io.ComfyNode):
         negative=None,
     ) -> io.NodeOutput:
         mm.load_models_gpu([model])
-        opts = SamplingOptions(seed=seed, steps=steps, cfg=cfg, shift=shift, sampler=sampler, device=model.load_device)
+        opts = _options(model, seed, steps, cfg, shift, sampler)
         sem = generate_semantic(
             model.model,
             _context(positive, "positive"),
@@ -274,7 +310,7 @@ class LatentSampler(io.ComfyNode):
             raise ValueError(check_choice("attention", attention, ATTENTION_OPTIONS))
         mm.load_models_gpu([model])
         fmt = comfy.latent_formats.Wan21()
-        opts = SamplingOptions(seed=seed, steps=steps, cfg=cfg, shift=shift, sampler=sampler, device=model.load_device)
+        opts = _options(model, seed, steps, cfg, shift, sampler)
         z = generate_latent(
             model.model,
             _context(positive, "positive"),

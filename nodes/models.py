@@ -21,6 +21,7 @@ FOLDERS = {  # folder_paths key -> sub-folder of ComfyUI's models dir
 }
 EXTENSIONS = {".safetensors"}
 DTYPES = {"auto": None, "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+FP8_DTYPES = {"fp8_e4m3fn": torch.float8_e4m3fn, "fp8_e5m2": torch.float8_e5m2}  # storage only: compute upcasts
 
 
 def register_model_folders() -> None:
@@ -73,14 +74,16 @@ def check_choices(**choices: tuple[str, list[str]]) -> bool | str:
     return True
 
 
-def dtype_input() -> io.Combo.Input:
-    """The weight-dtype combo every loader shows."""
-    return io.Combo.Input(
-        "dtype",
-        options=list(DTYPES),
-        default="auto",
-        tooltip="Weight dtype. auto: fp32 on CPU, bf16/fp16 on GPUs that support it.",
-    )
+def dtype_options(fp8: bool = False) -> list[str]:
+    return list(DTYPES) + (list(FP8_DTYPES) if fp8 else [])
+
+
+def dtype_input(fp8: bool = False) -> io.Combo.Input:
+    """The weight-dtype combo every loader shows (fp8 storage for loaders whose layers upcast per use)."""
+    tip = "Weight dtype. auto: fp32 on CPU, bf16/fp16 on GPUs that support it."
+    if fp8:
+        tip += " fp8_*: weights stored in 8 bits (half of bf16), each layer upcast to the compute dtype as it runs."
+    return io.Combo.Input("dtype", options=dtype_options(fp8), default="auto", tooltip=tip)
 
 
 def resolve_model(key: str, name: str, input_name: str, folders: bool = False) -> Path:
@@ -108,6 +111,24 @@ def pick_dtype(choice: str, device: torch.device) -> torch.dtype:
     if mm.should_use_bf16(device):
         return torch.bfloat16
     return torch.float16 if mm.should_use_fp16(device) else torch.float32
+
+
+def pick_dtypes(choice: str, device: torch.device) -> tuple[torch.dtype, torch.dtype]:
+    """(storage, compute) dtypes. fp8 is storage only: compute is what `auto` picks for the device, and a torch
+    that cannot convert fp8 there is refused up front."""
+    if choice not in FP8_DTYPES:
+        dtype = pick_dtype(choice, device)
+        return dtype, dtype
+    storage, compute = FP8_DTYPES[choice], pick_dtype("auto", device)
+    try:
+        torch.zeros(2, dtype=storage, device=device).to(compute)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"dtype: {choice} is not supported by this torch on {device.type} ({e})") from e
+    return storage, compute
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
 
 
 def patcher(model: torch.nn.Module, load_device: torch.device, offload_device: torch.device):

@@ -75,7 +75,10 @@ def text_to_video(prompt: str, frames: int, attention: str, prefix: str, chunked
             title="Negative prompt",
         ),
         Node(
-            4, "SemanticGenSemanticGeneratorLoader", {"model_name": SEMANTIC_GENERATOR, "dtype": "auto"}, pos=(380, 0)
+            4,
+            "SemanticGenSemanticGeneratorLoader",
+            {"model_name": SEMANTIC_GENERATOR, "dtype": "auto", "blocks_to_swap": 0},
+            pos=(380, 0),
         ),
         Node(
             5,
@@ -84,7 +87,12 @@ def text_to_video(prompt: str, frames: int, attention: str, prefix: str, chunked
             {"model": (4, 0), "positive": (2, 0), "negative": (3, 0)},
             pos=(380, 180),
         ),
-        Node(6, "SemanticGenLatentGeneratorLoader", {"model_name": LATENT_GENERATOR, "dtype": "auto"}, pos=(760, 0)),
+        Node(
+            6,
+            "SemanticGenLatentGeneratorLoader",
+            {"model_name": LATENT_GENERATOR, "dtype": "auto", "blocks_to_swap": 0},
+            pos=(760, 0),
+        ),
         Node(
             7,
             "SemanticGenLatentSampler",
@@ -195,7 +203,10 @@ WORKFLOWS = [
                 title="New prompt",
             ),
             Node(
-                8, "SemanticGenLatentGeneratorLoader", {"model_name": LATENT_GENERATOR, "dtype": "auto"}, pos=(720, 360)
+                8,
+                "SemanticGenLatentGeneratorLoader",
+                {"model_name": LATENT_GENERATOR, "dtype": "auto", "blocks_to_swap": 0},
+                pos=(720, 360),
             ),
             Node(
                 9,

@@ -28,6 +28,8 @@ from torch import nn
 
 from .attention import attention
 from .checkpoints import (
+    CONFIG_KEY,
+    KIND_KEY,
     CheckpointError,
     check_state_dict,
     config_from_dict,
@@ -191,6 +193,7 @@ class SemanticGenDiT(nn.Module):
         self.blocks = nn.ModuleList(Block(cfg, ops) for _ in range(cfg.num_layers))
         self.head = Head(cfg, ops)
         self.swap: BlockSwap | None = None  # blocks kept off the device and streamed in (see offload.py)
+        self.compute_dtype: torch.dtype | None = None  # None: the weights' dtype (see `load_dit`)
 
     def run_blocks(self) -> Iterator[Block]:
         """The blocks in order: the resident ones, then the swapped ones as each arrives on the device."""
@@ -320,20 +323,54 @@ def save_dit(model: SemanticGenDiT, path) -> Path:
     return save_checkpoint(path, model.state_dict(), KIND, model.config, extra)
 
 
-def load_dit(path, dtype: torch.dtype = torch.float32, operations: ModuleType = nn) -> SemanticGenDiT:
-    """A SemanticGen DiT checkpoint (config in the metadata); refuses files whose tensors disagree."""
-    state, raw = load_checkpoint(path, kind=KIND)
+def read_dit_config(path) -> tuple[DiTConfig, SemanticSpace | None]:
+    """Config and semantic space from a checkpoint's metadata alone (no tensors read): what the planner needs."""
     name = Path(path).name
     meta = read_metadata(path)
+    if meta.get(KIND_KEY) != KIND:
+        raise CheckpointError(f"{name}: expected a SemanticGen {KIND} checkpoint, found {meta.get(KIND_KEY, 'none')}")
     try:
+        config = config_from_dict(DiTConfig, json.loads(meta.get(CONFIG_KEY, "{}")), name)
         space = config_from_dict(SemanticSpace, json.loads(meta["space"]), name) if "space" in meta else None
     except json.JSONDecodeError as e:
-        raise CheckpointError(f"{name}: corrupt semantic-space metadata ({e})") from e
+        raise CheckpointError(f"{name}: corrupt config metadata ({e})") from e
+    return config, space
+
+
+def is_matrix(name: str, t: torch.Tensor) -> bool:
+    """Linear and conv weights: what low-precision (fp8) storage applies to. Norms, biases and modulation keep
+    the compute dtype; they are small and sensitive."""
+    return name.endswith("weight") and t.ndim >= 2
+
+
+def cast_weights(model: nn.Module, dtype: torch.dtype, small: torch.dtype | None = None) -> nn.Module:
+    """Store matrices as `dtype` and everything else as `small` (default: `dtype` too)."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.data = p.data.to(dtype if small is None or is_matrix(name, p) else small)
+    return model
+
+
+def load_dit(
+    path,
+    dtype: torch.dtype = torch.float32,
+    operations: ModuleType = nn,
+    compute_dtype: torch.dtype | None = None,
+) -> SemanticGenDiT:
+    """A SemanticGen DiT checkpoint (config in the metadata); refuses files whose tensors disagree.
+
+    `dtype` is the storage dtype; a `compute_dtype` different from it (e.g. fp8 storage, fp32/bf16 compute) keeps
+    norms, biases and modulation in the compute dtype, and `operations` (ComfyUI's `manual_cast`) casts each
+    matrix as it is used."""
+    config, space = read_dit_config(path)
+    state, _ = load_checkpoint(path, kind=KIND)
+    name = Path(path).name
     with torch.device("meta"):
-        model = SemanticGenDiT(config_from_dict(DiTConfig, raw, name), operations, space)
+        model = SemanticGenDiT(config, operations, space)
     check_state_dict(model, state, name)
     model.load_state_dict(state, assign=True)
-    return model.to(dtype).eval()
+    model.compute_dtype = compute_dtype or dtype
+    return cast_weights(model, dtype, compute_dtype if compute_dtype not in (None, dtype) else None).eval()
 
 
 def load_wan_state_dict(model: SemanticGenDiT, state: dict[str, torch.Tensor], source: str = "checkpoint") -> list[str]:

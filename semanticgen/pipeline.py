@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
 from .dit import SemanticGenDiT, semantic_positions
 from .features import SemanticSpace, SemanticVideo
 from .flow import Callback, cfg_velocity, cpu_noise, noise_semantic, sample, sigmas
+from .memory import Settings, StageEstimate, advice, gib, plan, recommend
 from .swin import window_in_tokens
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ class SamplingOptions:
     sampler: str = "euler"
     device: torch.device | None = None  # compute device; None: where the model's first weight is (CPU tests)
     dtype: torch.dtype | None = None  # compute dtype; None: the model's weight dtype
+    memory_budget: int | None = None  # bytes free for activations on the device; None: do not check
 
 
 def check_context(context: torch.Tensor | None, model: SemanticGenDiT, name: str, batch: int | None = None) -> None:
@@ -44,7 +46,7 @@ def _placement(model: torch.nn.Module, opts: SamplingOptions) -> tuple[torch.dev
     """Where to compute. Under ComfyUI's partial loading the first weight may live on the offload device, so the
     nodes pass the patcher's load device explicitly."""
     p = next(model.parameters())
-    return opts.device or p.device, opts.dtype or p.dtype
+    return opts.device or p.device, opts.dtype or getattr(model, "compute_dtype", None) or p.dtype
 
 
 def _velocity(model: SemanticGenDiT, context: torch.Tensor, opts: SamplingOptions, **kw):
@@ -55,6 +57,35 @@ def _velocity(model: SemanticGenDiT, context: torch.Tensor, opts: SamplingOption
         return model(x.to(device, dtype), (sigma * 1000).to(device), context, **kw).float()
 
     return v
+
+
+def check_memory(model: SemanticGenDiT, s: Settings, opts: SamplingOptions) -> StageEstimate:
+    """The planner's estimate for this stage, logged before sampling; refused up front (naming the settings that
+    would fit) when its activations exceed the free memory, instead of failing mid-run or meeting the OOM killer."""
+    cfg, space = model.config, model.space or SemanticSpace(channels=model.config.semantic_dim)
+    configs = (cfg, None) if cfg.semantic_dim else (None, cfg)
+    weight = model.patch_embedding.weight.dtype
+    s = replace(
+        s,
+        blocks_to_swap=len(model.swap) if model.swap else 0,
+        weight_dtype=weight,
+        compute_dtype=_placement(model, opts)[1],
+    )
+    (stage,) = plan(*configs, space, s)
+    log.info(
+        "%s: estimated peak %s (weights %s + activations %s)",
+        stage.stage,
+        gib(stage.peak),
+        gib(stage.weights),
+        gib(stage.activations),
+    )
+    if opts.memory_budget is not None and stage.activations > opts.memory_budget:
+        tips = recommend(*configs, space, s, opts.memory_budget + stage.weights)
+        raise ValueError(
+            f"width × height × frames: the {stage.stage} would need about {gib(stage.activations)} for activations "
+            f"and {gib(opts.memory_budget)} is free; {advice(tips)}"
+        )
+    return stage
 
 
 def _check_video_size(frames: int, height: int, width: int, space: SemanticSpace, multiple: int) -> None:
@@ -84,6 +115,7 @@ def generate_semantic(
     _check_video_size(frames, height, width, space, space.vae_spatial * 2)
     check_context(positive, model, "positive")
     check_context(negative, model, "negative", positive.shape[0])
+    check_memory(model, Settings(width=width, height=height, frames=frames), opts)
     idx, (gh, gw) = space.layout(frames, height, width)
     shape = (positive.shape[0], model.config.in_dim, -(-len(idx) // space.temporal_patch), gh, gw)
     velocity = cfg_velocity(
@@ -144,6 +176,8 @@ def generate_latent(
     if window is not None:
         window_in_tokens(window, model.config.patch_size[0])  # refuse a bad window before sampling starts
     shape = latent_shape(sem, space, model.config.in_dim, model.config.patch_size)
+    (height, width), attention = sem.video_size, "full" if window is None else "swin"
+    check_memory(model, Settings(width, height, sem.video_frames, attention, window or 1), opts)
     z_sem = noise_semantic(sem.features, semantic_noise, cpu_noise(tuple(sem.features.shape), opts.seed + 1))
     pos = semantic_positions(sem.step_bounds(), sem.grid, model.latent_grid(shape), space.vae_temporal)
     kw = dict(semantic=z_sem, semantic_pos=pos, window=window)

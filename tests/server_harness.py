@@ -18,6 +18,7 @@ PACK_NODES = {
     "SemanticGenCompress",
     "SemanticGenPreview",
     "SemanticGenSemanticGeneratorLoader",
+    "SemanticGenMemoryPlan",
     "SemanticGenSemanticSampler",
     "SemanticGenLatentGeneratorLoader",
     "SemanticGenLatentSampler",

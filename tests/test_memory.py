@@ -42,3 +42,86 @@ def test_tiny_module_bytes_equal_its_tensors():
     assert compressor_weight_bytes(CompressorConfig(in_dim=48, out_dim=8, hidden_dim=32), torch.float16) == 2 * sum(
         [48 * 2, 48 * 32 + 32, 32 * 32 + 32, 2 * (32 * 8 + 8)]
     )
+
+
+# --- the planner ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "config,grid,window,chunk",
+    [
+        (dict(dim=384, ffn_dim=2048, num_heads=4, num_layers=1, text_dim=64), (16, 32, 64), None, 16384),
+        (dict(dim=256, ffn_dim=1024, num_heads=4, num_layers=1, text_dim=64), (32, 32, 64), 2, 2048),
+    ],
+    ids=["full-8k-tokens", "swin-16k-tokens-chunked"],
+)
+def test_activation_estimate_within_25_percent_of_measured_peak_rss(config, grid, window, chunk, monkeypatch):
+    """A fresh process runs one CPU forward; its peak RSS increase against the planner's activation figure."""
+    from memory_probe import peak_rss_increase
+
+    import semanticgen.dit as dit
+    from semanticgen.memory import dit_activation_bytes
+
+    measured = peak_rss_increase(config, grid, window, chunk)
+    monkeypatch.setattr(dit, "CHUNK_TOKENS", chunk)
+    tokens, per_frame = grid[0] * grid[1] * grid[2] // 4, grid[1] * grid[2] // 4
+    estimate = dit_activation_bytes(
+        DiTConfig(**config), tokens, window and window * per_frame, torch.float32, text_tokens=16
+    )
+    assert measured > 50 * 2**20  # activations dominate the process's fixed costs
+    assert abs(estimate / measured - 1) <= 0.25, f"estimate {estimate / 2**20:.0f} MiB, measured {measured / 2**20:.0f}"
+
+
+def tiny_checkpoint(tmp_path, **kw):
+    from test_dit import tiny_dit
+
+    from semanticgen.dit import save_dit
+
+    model = tiny_dit(**kw)
+    return model, save_dit(model, tmp_path / "g.safetensors")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16, torch.float8_e4m3fn])
+def test_weight_figure_equals_the_loaded_models_bytes(tmp_path, dtype):
+    from semanticgen.dit import load_dit
+    from semanticgen.memory import Settings, dit_stage
+    from semanticgen.offload import enable_block_swap
+
+    model, path = tiny_checkpoint(tmp_path, num_layers=5)
+    compute = torch.float32
+    for swapped in (0, 1, 3):
+        loaded = enable_block_swap(load_dit(path, dtype, compute_dtype=compute), swapped)
+        s = Settings(blocks_to_swap=swapped, weight_dtype=dtype, compute_dtype=compute)
+        stage = dit_stage("g", model.config, 100, None, s)
+        assert stage.weights == weight_bytes(loaded)  # resident: what stays in the module tree (+ two slots)
+        assert stage.host == sum(weight_bytes(b) for b in loaded.swap.host) if swapped else stage.host == 0
+    small = compute if dtype != compute else None
+    assert dit_weight_bytes(model.config, dtype, small) == weight_bytes(load_dit(path, dtype, compute_dtype=compute))
+
+
+def test_plan_grows_with_the_video_and_swin_bounds_the_latent_stage():
+    from semanticgen.features import SemanticSpace
+    from semanticgen.memory import Settings, plan
+
+    latent, semantic, space = DiTConfig.wan21_1_3b(semantic_dim=64), DiTConfig.wan21_1_3b(in_dim=64), SemanticSpace()
+    short = plan(latent, semantic, space, Settings(frames=81))
+    long_full = plan(latent, semantic, space, Settings(frames=961))
+    long_swin = plan(latent, semantic, space, Settings(frames=961, attention="swin", window=8))
+    assert [s.stage for s in short] == ["semantic generator", "latent generator"]
+    assert short[1].activations < long_swin[1].activations < long_full[1].activations
+    assert long_swin[0].activations == long_full[0].activations  # the semantic stage keeps full attention
+
+
+def test_recommendations_fit_the_budget_and_name_the_setting():
+    from semanticgen.features import SemanticSpace
+    from semanticgen.memory import GiB, Settings, advice, plan, recommend
+
+    latent, semantic, space = DiTConfig.wan21_14b(semantic_dim=64), DiTConfig.wan21_1_3b(in_dim=64), SemanticSpace()
+    s = Settings(frames=81)
+    assert max(st.peak for st in plan(latent, semantic, space, s)) > 24 * GiB  # 14B bf16 weights alone: 28.6 GB
+    tips = recommend(latent, semantic, space, s, 24 * GiB)
+    assert tips and any(t.text.startswith("set blocks_to_swap ≥") for t in tips)
+    for tip in tips:
+        assert max(st.peak for st in plan(latent, semantic, space, tip.settings)) <= 24 * GiB, tip.text
+    assert "blocks_to_swap" in advice(tips)
+    assert recommend(latent, semantic, space, Settings(width=64, height=64, frames=5), 10_000 * GiB) == []

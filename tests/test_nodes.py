@@ -116,3 +116,89 @@ def test_combo_values_are_validated(pack):
     with pytest.raises(ValueError, match="encoder_name: '/etc/passwd' is not a model"):
         loader.execute(encoder_name="/etc/passwd", dtype="auto", device="cpu")
     assert "mode" in nodes["SemanticGenCompress"].validate_inputs(mode="median")
+
+
+# --- generators: dtypes, block swap, the memory planner ------------------------------------------------------
+
+
+def conditioning(width: int = 384, seed: int = 0):
+    return [[torch.randn(1, 5, width, generator=torch.Generator().manual_seed(seed)), {}]]
+
+
+def sample_semantic(nodes, model, **kw):
+    args = dict(seed=0, steps=2, cfg=1.0, shift=3.0, sampler="euler", frames=9, width=64, height=64)
+    return nodes["SemanticGenSemanticSampler"].execute(model=model, positive=conditioning(), **{**args, **kw}).result[0]
+
+
+@pytest.mark.parametrize("dtype", ["auto", "fp32", "bf16", "fp16", "fp8_e4m3fn", "fp8_e5m2"])
+def test_every_generator_dtype_loads_runs_and_is_reported(pack, dtype, caplog):
+    nodes, _ = pack
+    loader = nodes["SemanticGenSemanticGeneratorLoader"]
+    with caplog.at_level("INFO"):
+        model = loader.execute(model_name="toy_semantic_generator.safetensors", dtype=dtype).result[0]
+    storage = {"auto": torch.float32, "fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+    storage |= {"fp8_e4m3fn": torch.float8_e4m3fn, "fp8_e5m2": torch.float8_e5m2}
+    dit = model.model
+    assert dit.blocks[0].ffn[0].weight.dtype == storage[dtype]
+    if dtype.startswith("fp8"):  # storage only: vectors and the compute stay fp32 on this CPU
+        assert dit.blocks[0].ffn[0].bias.dtype == torch.float32 and dit.compute_dtype == torch.float32
+    name = str(storage[dtype]).removeprefix("torch.")
+    assert f"weights {name}" in caplog.text and "compute" in caplog.text
+    sem = sample_semantic(nodes, model)
+    assert torch.isfinite(sem.features).all()
+
+
+def test_block_swap_from_the_loader_gives_the_same_video_features(pack):
+    nodes, _ = pack
+    loader = nodes["SemanticGenSemanticGeneratorLoader"]
+    plain = loader.execute(model_name="toy_semantic_generator.safetensors", dtype="fp32").result[0]
+    swapped = loader.execute(model_name="toy_semantic_generator.safetensors", dtype="fp32", blocks_to_swap=1).result[0]
+    assert len(swapped.model.blocks) == 1 and len(swapped.model.swap) == 1  # the patcher sees block 0 + a slot
+    assert torch.equal(sample_semantic(nodes, plain).features, sample_semantic(nodes, swapped).features)
+    with pytest.raises(ValueError, match=r"blocks_to_swap: expected 0 … 2"):
+        loader.execute(model_name="toy_semantic_generator.safetensors", dtype="fp32", blocks_to_swap=3)
+
+
+def test_sampler_refuses_up_front_what_memory_cannot_hold(pack, monkeypatch):
+    import comfy.model_management as mm
+
+    nodes, _ = pack
+    model = (
+        nodes["SemanticGenSemanticGeneratorLoader"]
+        .execute(model_name="toy_semantic_generator.safetensors", dtype="fp32")
+        .result[0]
+    )
+    monkeypatch.setattr(mm, "get_free_memory", lambda *a, **k: 1024)
+    with pytest.raises(ValueError, match=r"width × height × frames: the semantic generator would need about"):
+        sample_semantic(nodes, model)
+
+
+def test_memory_plan_node_reports_every_stage_and_advice(pack):
+    nodes, _ = pack
+    plan = nodes["SemanticGenMemoryPlan"]
+    args = dict(
+        latent_generator="toy_latent_generator.safetensors",
+        semantic_generator="toy_semantic_generator.safetensors",
+        width=832,
+        height=480,
+        frames=81,
+        attention="full",
+        window=8,
+        blocks_to_swap=0,
+        dtype="auto",
+        device_memory="8 GB",
+    )
+    out = plan.execute(**args)
+    text = out.result[0]
+    assert "semantic generator: peak" in text and "latent generator: peak" in text and "fits in" in text
+    assert out.ui.as_dict() == {"text": (text,)}
+    assert "does not fit" in plan.execute(**{**args, "frames": 8193, "width": 4096, "height": 4096}).result[0]
+    assert "latent_generator" in plan.validate_inputs(
+        latent_generator="../x.safetensors",
+        semantic_generator="none",
+        attention="full",
+        dtype="auto",
+        device_memory="8 GB",
+    )
+    with pytest.raises(ValueError, match="choose at least one generator"):
+        plan.execute(**{**args, "latent_generator": "none", "semantic_generator": "none"})

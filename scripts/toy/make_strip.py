@@ -1,6 +1,6 @@
 """A picture for the README: every 4th frame of each given video, one row per video, with its label.
 
-    python scripts/toy/make_strip.py OUT.png "label=video.mp4" ...
+python scripts/toy/make_strip.py OUT.png "label=video.mp4" ...
 """
 
 from __future__ import annotations

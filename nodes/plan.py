@@ -1,0 +1,115 @@
+"""Memory Plan: the planner's per-stage estimate for a run, before loading anything (reads checkpoint headers)."""
+
+from __future__ import annotations
+
+import comfy.model_management as mm
+from comfy_api.latest import io, ui
+
+from ..semanticgen.checkpoints import CheckpointError
+from ..semanticgen.dit import read_dit_config
+from ..semanticgen.features import SemanticSpace
+from ..semanticgen.memory import Settings, report
+from .models import check_choices, dtype_input, dtype_options, list_models, pick_dtypes, resolve_model
+
+CATEGORY = "SemanticGen/generate"
+NONE = "none"
+ATTENTION_OPTIONS = ["full", "swin"]
+PRESETS = {"this device": None, "8 GB": 8, "12 GB": 12, "16 GB": 16, "24 GB": 24, "48 GB": 48, "80 GB": 80}
+
+
+def budget_bytes(preset: str) -> int:
+    """Bytes of device memory a preset stands for; "this device" is the free memory of ComfyUI's device."""
+    gb = PRESETS[preset]
+    return int(gb * 1e9) if gb is not None else mm.get_free_memory(mm.get_torch_device())
+
+
+def plan_run(
+    latent_generator: str,
+    semantic_generator: str,
+    width: int,
+    height: int,
+    frames: int,
+    attention: str,
+    window: int,
+    blocks_to_swap: int,
+    dtype: str,
+    device_memory: str,
+) -> dict:
+    """The planner's report for generator names and settings (shared by the node and the frontend's route)."""
+    configs = []
+    for key, name, input_name in (
+        ("semanticgen_latent_generators", latent_generator, "latent_generator"),
+        ("semanticgen_semantic_generators", semantic_generator, "semantic_generator"),
+    ):
+        if name == NONE:
+            configs.append((None, None))
+            continue
+        try:
+            configs.append(read_dit_config(resolve_model(key, name, input_name)))
+        except CheckpointError as e:
+            raise ValueError(f"{input_name}: {e}") from e
+    (latent, latent_space), (semantic, semantic_space) = configs
+    if latent is None and semantic is None:
+        raise ValueError("latent_generator: choose at least one generator to plan for")
+    space = semantic_space or latent_space or SemanticSpace(channels=latent.semantic_dim)
+    storage, compute = pick_dtypes(dtype, mm.get_torch_device())
+    s = Settings(width, height, frames, attention, window, blocks_to_swap, storage, compute)
+    return report(latent, semantic, space, s, budget_bytes(device_memory))
+
+
+class MemoryPlan(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="SemanticGenMemoryPlan",
+            display_name="Memory Plan",
+            category=CATEGORY,
+            description="Estimates each stage's peak device memory (weights + activations) and the host memory "
+            "for a run, and says which setting to change when it will not fit. Loads no weights.",
+            inputs=[
+                io.Combo.Input(
+                    "latent_generator",
+                    options=[NONE, *list_models("semanticgen_latent_generators")],
+                    tooltip="The latent generator you will load (its config is read from the file header).",
+                ),
+                io.Combo.Input(
+                    "semantic_generator",
+                    options=[NONE, *list_models("semanticgen_semantic_generators")],
+                    tooltip="The semantic generator you will load (none: re-synthesis from a reference video).",
+                ),
+                io.Int.Input("width", default=832, min=16, max=4096, step=16, tooltip="Video width in pixels."),
+                io.Int.Input("height", default=480, min=16, max=4096, step=16, tooltip="Video height in pixels."),
+                io.Int.Input("frames", default=81, min=1, max=8193, step=4, tooltip="Video length, 4k+1 frames."),
+                io.Combo.Input(
+                    "attention", options=ATTENTION_OPTIONS, default="full", tooltip="The Latent Sampler's attention."
+                ),
+                io.Int.Input("window", default=8, min=1, max=1024, tooltip="Swin window in latent frames."),
+                io.Int.Input("blocks_to_swap", default=0, min=0, max=100, tooltip="As set on the generator loaders."),
+                dtype_input(fp8=True),
+                io.Combo.Input(
+                    "device_memory",
+                    options=list(PRESETS),
+                    default="this device",
+                    tooltip="The GPU to plan for: this machine's free memory, or a preset size.",
+                ),
+            ],
+            outputs=[io.String.Output(display_name="report")],
+            is_output_node=True,
+        )
+
+    @classmethod
+    def validate_inputs(
+        cls, latent_generator: str, semantic_generator: str, attention: str, dtype: str, device_memory: str
+    ) -> bool | str:
+        return check_choices(
+            latent_generator=(latent_generator, [NONE, *list_models("semanticgen_latent_generators")]),
+            semantic_generator=(semantic_generator, [NONE, *list_models("semanticgen_semantic_generators")]),
+            attention=(attention, ATTENTION_OPTIONS),
+            dtype=(dtype, dtype_options(fp8=True)),
+            device_memory=(device_memory, list(PRESETS)),
+        )
+
+    @classmethod
+    def execute(cls, **kw) -> io.NodeOutput:
+        text = plan_run(**kw)["text"]
+        return io.NodeOutput(text, ui=ui.PreviewText(text))
