@@ -54,7 +54,7 @@ def save_state(folder: Path, step: int, model: dict[str, torch.Tensor], ema: dic
     for f in tmp.iterdir():
         fsync(f)
     fsync(tmp)
-    shutil.rmtree(final, ignore_errors=True)
+    remove(final)
     os.replace(tmp, final)
     pointer = folder / ".latest.tmp"
     pointer.write_text(final.name)
@@ -86,4 +86,17 @@ def prune(folder: Path, keep: int = 2) -> None:
     ckpts = sorted(p for p in folder.glob("step-*") if p.is_dir())
     for old in ckpts[: -max(keep, 1)]:
         if old.name != latest:
-            shutil.rmtree(old, ignore_errors=True)
+            remove(old)
+    for leftover in folder.glob(".step-*.del"):  # deletions a kill interrupted
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def remove(ckpt: Path) -> None:
+    """Delete a checkpoint folder without ever leaving a partial one under its final name: rename, then delete
+    (a kill during the delete leaves only a hidden `.del` folder, cleaned up by the next `prune`)."""
+    if not ckpt.exists():
+        return
+    doomed = ckpt.with_name(f".{ckpt.name}.del")
+    shutil.rmtree(doomed, ignore_errors=True)
+    os.replace(ckpt, doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
