@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -40,7 +40,7 @@ from .checkpoints import (
 from .features import SemanticSpace
 from .offload import BlockSwap
 from .rope import apply_rope, grid_positions, rope_table
-from .swin import Windows, layer_partitions, window_attention, window_in_tokens
+from .swin import Windows, layer_partitions, window_attention, window_groups, window_in_tokens
 
 CHUNK_TOKENS = 16384  # inference works on at most this many tokens at once where tokens are independent
 
@@ -101,37 +101,52 @@ class Attention(nn.Module):
 
 
 class SelfAttention(Attention):
-    def project(self, x: torch.Tensor, rope: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(N, L, D) and its rotary table -> q, k, v (N, L, D), RoPE applied to q and k."""
-        q = apply_rope(rearrange(self.norm_q(self.q(x)), "b l (h d) -> b l h d", h=self.heads), rope)
-        k = apply_rope(rearrange(self.norm_k(self.k(x)), "b l (h d) -> b l h d", h=self.heads), rope)
-        return rearrange(q, "b l h d -> b l (h d)"), rearrange(k, "b l h d -> b l (h d)"), self.v(x)
+    def query(self, y: torch.Tensor, rope: torch.Tensor) -> torch.Tensor:
+        """(N, L, D) -> RMS-normed, rotated queries (N, L, D)."""
+        q = apply_rope(rearrange(self.norm_q(self.q(y)), "b l (h d) -> b l h d", h=self.heads), rope)
+        return rearrange(q, "b l h d -> b l (h d)")
 
-    def forward(self, x: torch.Tensor, rope: torch.Tensor, windows: Windows | None = None) -> torch.Tensor:
+    def key(self, y: torch.Tensor, rope: torch.Tensor) -> torch.Tensor:
+        k = apply_rope(rearrange(self.norm_k(self.k(y)), "b l (h d) -> b l h d", h=self.heads), rope)
+        return rearrange(k, "b l h d -> b l (h d)")
+
+    def project(self, y: torch.Tensor, rope: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(N, L, D) and its rotary table -> q, k, v (N, L, D), RoPE applied to q and k."""
+        return self.query(y, rope), self.key(y, rope), self.v(y)
+
+    def forward(self, y: torch.Tensor, rope: torch.Tensor, windows: Windows | None = None) -> torch.Tensor:
         """(B, L, D) with a (L, D_head/2, 2) rotary table -> (B, L, D); full attention, or attention inside each
         time window (RoPE is applied first, so windowed tokens keep their true positions)."""
         if windows is None:
-            return self.o(attention(*self.project(x, rope), self.heads, None, self.backend))
-        return self.o(window_attention(self.project, x, rope, self.heads, windows, self.backend, CHUNK_TOKENS))
+            return self.o(attention(*self.project(y, rope), self.heads, None, self.backend))
+        return self.o(window_attention(self.project, y, rope, self.heads, windows, self.backend, CHUNK_TOKENS))
 
 
 class CrossAttention(Attention):
+    def context_kv(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys and values of the text (B, Lt, D), computed once per block."""
+        return self.norm_k(self.k(context)), self.v(context)
+
+    def attend(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return self.o(attention(self.norm_q(self.q(x)), k, v, self.heads, None, self.backend))
+
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """(B, L, D) attends to text (B, Lt, D)."""
-        q, k = self.norm_q(self.q(x)), self.norm_k(self.k(context))
-        return self.o(attention(q, k, self.v(context), self.heads, None, self.backend))
+        return self.attend(x, *self.context_kv(context))
 
 
-def tokenwise(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """A per-token function of (B, L, D), applied CHUNK_TOKENS tokens at a time when no gradient is recorded: the
-    same result, with the FFN's (B, L, ffn_dim) hidden states bounded by the chunk instead of the video length."""
-    if torch.is_grad_enabled() or x.shape[1] <= CHUNK_TOKENS:
-        return fn(x)
-    return torch.cat([fn(part) for part in x.split(CHUNK_TOKENS, dim=1)], dim=1)
+def chunks(n: int) -> list[slice]:
+    """Token ranges of at most CHUNK_TOKENS: inference works on these wherever tokens are independent."""
+    return [slice(i, min(i + CHUNK_TOKENS, n)) for i in range(0, n, CHUNK_TOKENS)]
 
 
 class Block(nn.Module):
-    """Wan2.1 block: modulated self-attention, text cross-attention, modulated FFN."""
+    """Wan2.1 block: modulated self-attention, text cross-attention, modulated FFN.
+
+    Two paths with one result: when gradients are recorded, the plain out-of-place computation; at inference the
+    residual stream is updated in place a chunk (or a group of Swin windows) at a time, so that beyond the stream
+    itself only chunk-sized tensors exist (plus the keys and values of full attention).
+    """
 
     def __init__(self, cfg: DiTConfig, ops: ModuleType):
         super().__init__()
@@ -153,11 +168,61 @@ class Block(nn.Module):
         rope: torch.Tensor,
         windows: Windows | None = None,
     ) -> torch.Tensor:
-        """x (B, L, D); e (B, 6, D) time modulation; context (B, Lt, D); `windows` for Swin self-attention."""
+        """x (B, L, D); e (B, 6, D) time modulation; context (B, Lt, D); `windows` for Swin self-attention.
+        At inference x is updated in place and returned."""
         shift1, scale1, gate1, shift2, scale2, gate2 = (self.modulation.to(x) + e).unsqueeze(2).unbind(1)
-        x = x + gate1 * self.self_attn(self.norm1(x) * (1 + scale1) + shift1, rope, windows)
-        x = x + self.cross_attn(self.norm3(x), context)
-        return x + tokenwise(lambda part: gate2 * self.ffn(self.norm2(part) * (1 + scale2) + shift2), x)
+        if torch.is_grad_enabled():
+            x = x + gate1 * self.self_attn(self.norm1(x) * (1 + scale1) + shift1, rope, windows)
+            x = x + self.cross_attn(self.norm3(x), context)
+            return x + gate2 * self.ffn(self.norm2(x) * (1 + scale2) + shift2)
+
+        def pre_attn(part: torch.Tensor) -> torch.Tensor:
+            return self.norm1(part) * (1 + scale1) + shift1
+
+        if windows is None:
+            self._full_attention_in_place(x, pre_attn, gate1, rope)
+        else:
+            self._window_attention_in_place(x, pre_attn, gate1, rope, windows)
+        k, v = self.cross_attn.context_kv(context)
+        for sl in chunks(x.shape[1]):
+            x[:, sl] += self.cross_attn.attend(self.norm3(x[:, sl]), k, v)
+        for sl in chunks(x.shape[1]):
+            x[:, sl] += gate2 * self.ffn(self.norm2(x[:, sl]) * (1 + scale2) + shift2)
+        return x
+
+    def _full_attention_in_place(self, x, pre_attn, gate, rope) -> None:
+        """Keys and values of every token first, then queries a chunk at a time; a chunk's tokens are updated only
+        after its queries are computed, so every query sees the block's input."""
+        attn = self.self_attn
+        k, v = torch.empty_like(x), torch.empty_like(x)  # (B, L, D)
+        for sl in chunks(x.shape[1]):
+            y = pre_attn(x[:, sl])
+            k[:, sl], v[:, sl] = attn.key(y, rope[sl]), attn.v(y)
+        for sl in chunks(x.shape[1]):
+            q = attn.query(pre_attn(x[:, sl]), rope[sl])
+            x[:, sl] += gate * attn.o(attention(q, k, v, attn.heads, None, attn.backend))
+
+    def _window_attention_in_place(self, x, pre_attn, gate, rope, windows: Windows) -> None:
+        """A group of windows at a time: windows partition the tokens, so updating one group's tokens never changes
+        what another group attends to."""
+        attn, b = self.self_attn, x.shape[0]
+        for rows in window_groups(windows, CHUNK_TOKENS):
+            idx = windows.index[rows]  # (G, Lw)
+            g = idx.shape[0]
+            flat = idx.flatten()  # (G·Lw,)
+            y = rearrange(pre_attn(x[:, flat]), "b (g l) d -> (b g) l d", g=g)  # (B·G, Lw, D)
+            q, k, v = attn.project(y, rope[idx].repeat(b, 1, 1, 1))
+            mask = None
+            if windows.keep is not None:  # padded slots are never keys; their (discarded) queries see real tokens
+                mask = rearrange(windows.keep[rows], "g l -> g 1 1 l").repeat(b, 1, 1, 1)  # (B·G, 1, 1, Lw)
+            out = gate * rearrange(
+                attn.o(attention(q, k, v, attn.heads, mask, attn.backend)), "(b g) l d -> b (g l) d", b=b
+            )
+            if windows.keep is None:
+                x[:, flat] += out
+            else:
+                real = windows.keep[rows].flatten()
+                x[:, flat[real]] += out[:, real]
 
 
 class Head(nn.Module):
@@ -232,19 +297,27 @@ class SemanticGenDiT(nn.Module):
         gt, gh, gw = self.latent_grid(x.shape)
         if (gt * cfg.patch_size[0], gh * cfg.patch_size[1], gw * cfg.patch_size[2]) != (t, h, w):
             raise ValueError(f"latent: size {(t, h, w)} is not a multiple of the patch size {cfg.patch_size}")
-        tokens = rearrange(self.patch_embedding(x.float()).to(x.dtype), "b d t h w -> b (t h w) d")  # (B, Lx, D)
+        n_latent, per_t, pt = gt * gh * gw, gh * gw, cfg.patch_size[0]
         pos = grid_positions(gt, gh, gw, device=x.device)  # (Lx, 3)
-        n_latent = tokens.shape[1]
+        n_sem = 0
         if semantic is not None:
             if not cfg.semantic_dim:
                 raise ValueError("semantic: this model takes no semantic tokens (semantic_dim = 0)")
             if semantic.shape[1] != cfg.semantic_dim:
                 raise ValueError(f"semantic: the model expects {cfg.semantic_dim} channels, got {semantic.shape[1]}")
-            if semantic_pos is None or semantic_pos.shape[0] != semantic[0, 0].numel():
-                raise ValueError(f"semantic_pos: expected one position per semantic token ({semantic[0, 0].numel()})")
-            sem = self.semantic_embedding(rearrange(semantic.to(tokens), "b c t h w -> b (t h w) c"))  # (B, Ls, D)
-            tokens = torch.cat([tokens, sem], dim=1)
+            n_sem = semantic[0, 0].numel()
+            if semantic_pos is None or semantic_pos.shape[0] != n_sem:
+                raise ValueError(f"semantic_pos: expected one position per semantic token ({n_sem})")
             pos = torch.cat([pos, semantic_pos.to(pos)], dim=0)
+        tokens = x.new_empty(b, n_latent + n_sem, cfg.dim)  # (B, L, D): latent tokens, then semantic tokens
+        step = max(1, CHUNK_TOKENS // per_t)  # token frames embedded at once
+        for t0 in range(0, gt, step):
+            t1 = min(t0 + step, gt)
+            part = self.patch_embedding(x[:, :, t0 * pt : t1 * pt].float()).to(x.dtype)  # (B, D, t, h, w)
+            tokens[:, t0 * per_t : t1 * per_t] = rearrange(part, "b d t h w -> b (t h w) d")
+        if semantic is not None:
+            sem = rearrange(semantic.to(tokens), "b c t h w -> b (t h w) c")  # (B, Ls, c)
+            tokens[:, n_latent:] = self.semantic_embedding(sem)
         rope = rope_table(pos, cfg.head_dim, cfg.rope_theta)  # (L, D_head/2, 2)
         parts = None  # (even, odd) layer windows; None = full attention
         if window is not None:
@@ -259,7 +332,7 @@ class SemanticGenDiT(nn.Module):
                 tokens = torch.utils.checkpoint.checkpoint(block, *args, use_reentrant=False)
             else:
                 tokens = block(*args)
-        out = self.head(tokens[:, :n_latent], e)  # only latent tokens are predicted
+        out = torch.cat([self.head(tokens[:, sl], e) for sl in chunks(n_latent)], dim=1)  # latent tokens only
         pt, ph, pw = cfg.patch_size
         return rearrange(
             out, "b (t h w) (pt ph pw c) -> b c (t pt) (h ph) (w pw)", t=gt, h=gh, w=gw, pt=pt, ph=ph, pw=pw

@@ -1,13 +1,13 @@
 """Memory planner: what each stage of a run holds on the compute device, before the run starts.
 
 Weights are counted exactly (the model is built on the meta device, no memory used). Activations are counted
-from the tensors that are alive at the peak of one DiT forward at inference (CFG runs the two branches one
-after the other, so a call has batch 1):
+from the tensors alive at the peak of one DiT forward at inference (CFG runs the two branches one after the
+other, so a call has batch 1). Inference updates the residual stream (L, D) in place and works on at most
+`CHUNK_TOKENS` tokens at a time wherever tokens are independent, so the peak is the stream plus:
 
-* FFN peak (usually the largest): the block's input, the residual, the modulated input and the two hidden states,
-  3 (L, D) + 2 (L, ffn_dim); past `CHUNK_TOKENS` tokens the FFN runs a chunk at a time, which leaves 4 (L, D);
-* attention peak: input, modulated input, q, k, v (5 (L, D)) plus the fp32 RoPE work; with Swin the windows'
-  q, k, v exist one group (≈ `CHUNK_TOKENS` tokens) at a time and what grows with length is 5 (L, D).
+* full attention: the keys and values of every token (2 (L, D)) and one chunk's queries;
+* Swin: one group of windows (≈ `CHUNK_TOKENS` tokens) — bounded by the window, not the video length;
+* FFN: one chunk's hidden states (`CHUNK_TOKENS` × 2 ffn_dim).
 
 Checked against the measured peak RSS increase of CPU forwards (tests/test_memory.py).
 
@@ -92,20 +92,20 @@ def dit_activation_bytes(
     e, d, f, n = element_size(compute_dtype), config.dim, config.ffn_dim, tokens
     chunk = min(n, dit.CHUNK_TOKENS)
     rope_work = 3 * d * 4  # per token: apply_rope's fp32 copy of q (or k), its rotated halves, the stacked result
-    if window_tokens is None or window_tokens >= n:
-        attention = 5 * n * d * e + n * rope_work  # block input, modulated input, q, k, v (+ RoPE work on k)
-    else:  # residual, modulated input, group outputs, their concatenation and its re-ordered copy
+    stream = n * d * e  # the residual stream, updated in place
+    if window_tokens is None or window_tokens >= n:  # + keys and values of every token, one chunk's queries
+        attention = 3 * stream + chunk * (4 * d * e + rope_work)
+    else:  # + one group of windows: gathered tokens, modulated input, q, k, v, output; the window index tables
         group = min(n, max(window_tokens, dit.CHUNK_TOKENS // window_tokens * window_tokens))
-        attention = 5 * n * d * e + group * (5 * d * e + rope_work)  # + one group's tokens, q, k, v, output
-    # block input, residual, modulated input and the FFN's two hidden states (one chunk's, plus the finished
-    # chunks' outputs, then their concatenation, when the FFN runs a chunk at a time)
-    ffn = max(3 * n * d * e + chunk * (d + 2 * f) * e, 4 * n * d * e if chunk < n else 0)
+        attention = stream + group * (9 * d * e + rope_work) + 34 * n
+    ffn = stream + chunk * (4 * d + 2 * f) * e  # + one chunk's modulated input, hidden states and output
     cast = 0  # weights stored in another dtype (fp8) are cast per layer: the largest cast copy
     if weight_dtype is not None and weight_dtype != compute_dtype:
         cast = 2 * d * max(f, 3 * d) * e
     rope = n * config.head_dim * 4  # the fp32 (cos, sin) table
+    latents = 4 * n * config.in_dim * math.prod(config.patch_size) * 4  # the sampler's fp32 x, noise, velocity, x0
     context = 2 * text_tokens * max(d, config.text_dim) * e
-    return max(attention, ffn) + rope + cast + context
+    return max(attention, ffn) + rope + latents + cast + context
 
 
 # --- a run ----------------------------------------------------------------------------------------------------

@@ -15,16 +15,21 @@ def axes_dims(head_dim: int) -> tuple[int, int, int]:
     return d - 4 * (d // 6), 2 * (d // 6), 2 * (d // 6)
 
 
-def rope_table(positions: torch.Tensor, head_dim: int, theta: float = 10000.0) -> torch.Tensor:
-    """(L, 3) positions -> (L, head_dim / 2, 2) of (cos, sin), one rotation per adjacent channel pair."""
-    parts = []
-    for axis, dim in enumerate(axes_dims(head_dim)):
-        scale = torch.arange(0, dim, 2, dtype=torch.float64, device=positions.device) / dim
-        omega = 1.0 / theta**scale  # (dim / 2,)
-        angle = positions[:, axis, None].double() * omega  # (L, dim / 2)
-        parts.append(angle)
-    angle = torch.cat(parts, dim=-1)
-    return torch.stack([angle.cos(), angle.sin()], dim=-1).float()
+def rope_table(positions: torch.Tensor, head_dim: int, theta: float = 10000.0, chunk: int = 65536) -> torch.Tensor:
+    """(L, 3) positions -> (L, head_dim / 2, 2) of (cos, sin), one rotation per adjacent channel pair.
+
+    Angles are computed in fp64 (positions × frequencies lose digits in fp32), `chunk` positions at a time so the
+    fp64 work stays small next to the fp32 table of a long video."""
+    omegas = [
+        1.0 / theta ** (torch.arange(0, dim, 2, dtype=torch.float64, device=positions.device) / dim)  # (dim / 2,)
+        for dim in axes_dims(head_dim)
+    ]
+    table = torch.empty(positions.shape[0], head_dim // 2, 2, device=positions.device)
+    for start in range(0, positions.shape[0], chunk):
+        pos = positions[start : start + chunk].double()
+        angle = torch.cat([pos[:, axis, None] * omega for axis, omega in enumerate(omegas)], dim=-1)  # (l, D/2)
+        table[start : start + chunk] = torch.stack([angle.cos(), angle.sin()], dim=-1)
+    return table
 
 
 def apply_rope(x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:

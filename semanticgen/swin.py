@@ -72,6 +72,11 @@ def layer_partitions(times: torch.Tensor, window: float) -> tuple[Windows, Windo
     return partition(times, window, shifted=False), partition(times, window, shifted=True)
 
 
+def window_groups(windows: Windows, group_tokens: int) -> list[torch.Tensor]:
+    """Window indices in groups of about `group_tokens` tokens (at least one window each)."""
+    return list(torch.arange(windows.count, device=windows.index.device).split(max(1, group_tokens // windows.size)))
+
+
 def window_attention(
     project: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
     x: torch.Tensor,
@@ -87,9 +92,8 @@ def window_attention(
     (N, Lw, H·D_head), RoPE applied. Only the groups' q, k, v exist at once (≈ `group_tokens` tokens per batch
     item), so that transient memory is bounded by the window, not the video length. x (B, L, D) -> (B, L, H·D).
     """
-    b, per_group = x.shape[0], max(1, group_tokens // windows.size)
-    parts = []
-    for rows in torch.arange(windows.count, device=x.device).split(per_group):
+    b, parts = x.shape[0], []
+    for rows in window_groups(windows, group_tokens):
         idx = windows.index[rows]  # (G, Lw)
         xs = rearrange(x[:, idx], "b g l d -> (b g) l d")  # (B·G, Lw, D)
         q, k, v = project(xs, rope[idx].repeat(b, 1, 1, 1))  # (B·G, Lw, H·D_head) each

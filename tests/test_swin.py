@@ -170,18 +170,20 @@ def test_windows_computed_group_by_group_equal_all_at_once(group_tokens):
         torch.testing.assert_close(windowed(q, k, v, 2, windows, group_tokens), windowed(q, k, v, 2, windows))
 
 
-def test_token_chunked_inference_equals_one_pass(monkeypatch):
-    """The FFN and the window groups run in chunks of CHUNK_TOKENS at inference; a chunk far smaller than the
-    sequence gives the same velocity as one pass, with and without Swin."""
+def test_in_place_chunked_inference_equals_the_plain_path(monkeypatch):
+    """Inference updates the residual stream in place a chunk (or window group) at a time; with a chunk far
+    smaller than the sequence it gives the velocity of the plain out-of-place path (used with gradients), for
+    full attention and for Swin with padded windows."""
     import semanticgen.dit as dit
 
     model = tiny_dit(semantic_dim=8)
     g = torch.Generator().manual_seed(2)
     x, sem, pos = semantic_inputs(model, 33, g)
     ctx, t = torch.randn(1, 3, model.config.text_dim, generator=g), torch.tensor([500.0])
+    with torch.enable_grad():
+        plain = [model(x, t, ctx, sem.features, pos, window=w).detach() for w in (None, 2, 3)]
+    monkeypatch.setattr(dit, "CHUNK_TOKENS", 5)
     with torch.no_grad():
-        one = [model(x, t, ctx, sem.features, pos, window=w) for w in (None, 2)]
-        monkeypatch.setattr(dit, "CHUNK_TOKENS", 5)
-        chunked = [model(x, t, ctx, sem.features, pos, window=w) for w in (None, 2)]
-    for a, b in zip(one, chunked, strict=True):
+        chunked = [model(x, t, ctx, sem.features, pos, window=w) for w in (None, 2, 3)]
+    for a, b in zip(plain, chunked, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
