@@ -31,6 +31,14 @@ def _inside(base: str, sub: str, input_name: str) -> Path:
     return Path(path)
 
 
+def _components(path: Path):
+    """Decoded frames + frame rate of one video file, or an error naming the `videos` input and the file."""
+    try:
+        return VideoFromFile(str(path)).get_components()
+    except Exception as e:  # PyAV raises many types for a file that is not a video
+        raise ValueError(f"videos: {path.name} could not be decoded as a video ({e})") from e
+
+
 def _text_encoder(te):
     """Prompts -> token states, for our MiniLM encoder or any native ComfyUI CLIP (umT5 for Wan)."""
     if isinstance(te.model if hasattr(te, "model") else None, MiniLMTextEncoder):
@@ -102,14 +110,14 @@ class BuildCache(io.ComfyNode):
             raise ValueError(f"videos: no video files in {src}")
         fmt = comfy.latent_formats.Wan21()
         pbar = comfy.utils.ProgressBar(len(files))
-        fps = float(VideoFromFile(str(files[0])).get_components().frame_rate)
+        fps = float(_components(files[0]).frame_rate)
         used = [0]
 
         def samples():
             for path in files:
                 mm.throw_exception_if_processing_interrupted()
                 caption_file = path.with_suffix(".txt")
-                parts = VideoFromFile(str(path)).get_components()
+                parts = _components(path)
                 if parts.images.shape[0] < frames or not caption_file.is_file():
                     pbar.update(1)
                     continue  # too short, or no caption
@@ -125,4 +133,9 @@ class BuildCache(io.ComfyNode):
         with torch.no_grad():
             shards = build_cache(samples(), out, lambda f: fmt.process_in(vae.encode(f)).cpu(),
                                  _text_encoder(text_encoder), encoder.model, fps, sample_fps, shard_size)  # fmt: skip
+        if not used[0]:
+            raise ValueError(
+                f"videos: none of the {len(files)} videos in {src} has at least {frames} frames (frames) and a "
+                "same-name .txt caption"
+            )
         return io.NodeOutput(str(out), used[0], ui={"text": [f"{used[0]} clips in {len(shards)} shards"]})

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import comfy.model_management as mm
-import comfy.utils
 import torch
 from comfy.ldm.wan.vae import WanVAE, count_conv3d
 from comfy_api.latest import io
+
+from .progress import chunk_progress
 
 CATEGORY = "SemanticGen/decode"
 
@@ -90,11 +91,5 @@ class ChunkedVAEDecode(io.ComfyNode):
 
     @classmethod
     def execute(cls, vae, samples: dict, chunk: int) -> io.NodeOutput:
-        pbar = comfy.utils.ProgressBar(1)
-
-        def progress(done: int, total: int) -> None:
-            mm.throw_exception_if_processing_interrupted()
-            pbar.update_absolute(done, total)
-
-        images = decode_chunked(vae, samples["samples"], chunk, progress)
+        images = decode_chunked(vae, samples["samples"], chunk, chunk_progress())
         return io.NodeOutput(images.reshape(-1, *images.shape[2:]))  # (B·F, H, W, 3), batches combined

@@ -19,3 +19,14 @@ def step_callback(steps: int, device: torch.device, latent_format=None):
         pbar.update_absolute(step + 1, total, preview)
 
     return callback
+
+
+def chunk_progress():
+    """`progress(done, total)` for chunked work (encoder, VAE decode): ComfyUI's progress bar; raises on /interrupt."""
+    pbar = comfy.utils.ProgressBar(1)
+
+    def progress(done: int, total: int) -> None:
+        mm.throw_exception_if_processing_interrupted()
+        pbar.update_absolute(done, total)
+
+    return progress

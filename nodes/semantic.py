@@ -12,6 +12,7 @@ from ..semanticgen.encoder import load_encoder
 from ..semanticgen.features import SemanticVideo
 from ..semanticgen.preview import preview_frames
 from .models import DTYPES, check_choice, check_choices, dtype_input, list_models, patcher, pick_dtype, resolve_model
+from .progress import chunk_progress
 from .types import Compressor, Encoder, Features, Semantic
 
 CATEGORY = "SemanticGen/semantic"
@@ -111,7 +112,8 @@ class Encode(io.ComfyNode):
         else:
             raise ValueError("video / images: connect a reference video or a batch of frames")
         mm.load_models_gpu([encoder])
-        return io.NodeOutput(encoder.model.encode(frames, video_fps=fps, sample_fps=sample_fps))
+        progress = chunk_progress()  # one tick per chunk of semantic steps; stops there on /interrupt
+        return io.NodeOutput(encoder.model.encode(frames, video_fps=fps, sample_fps=sample_fps, progress=progress))
 
 
 class CompressorLoader(io.ComfyNode):

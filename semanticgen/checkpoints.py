@@ -78,7 +78,22 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
         with safe_open(str(path), framework="pt") as f:
             return dict(f.metadata() or {})
     except (SafetensorError, OSError, ValueError) as e:
+        if looks_like_pickle(path):
+            raise CheckpointError(
+                f"{path.name}: a pickle (PyTorch .pt/.ckpt) file named .safetensors; only safetensors are loaded "
+                "(pickle can run code), convert it to safetensors first"
+            ) from e
         raise CheckpointError(f"{path.name}: not a valid safetensors file ({e})") from e
+
+
+def looks_like_pickle(path: str | os.PathLike) -> bool:
+    """A pickle (protocol 2–5) or `torch.save`'s zip archive. A safetensors file starts with an 8-byte header size
+    and then `{`, which tells it apart even when that size happens to begin with the same bytes."""
+    with open(path, "rb") as f:
+        head = f.read(9)
+    if head[8:9] == b"{":
+        return False
+    return head[:4] == b"PK\x03\x04" or (len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5)
 
 
 def load_checkpoint(path: str | os.PathLike, kind: str | None = None) -> tuple[dict[str, torch.Tensor], dict]:

@@ -8,6 +8,7 @@ reshapes the merged tokens into a `(B, d, T, H, W)` feature video.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -131,17 +132,38 @@ class SemanticEncoder(nn.Module):
         return out if torch.is_tensor(out) else out.pooler_output  # transformers 4.x / 5.x
 
     def encode(
-        self, frames: torch.Tensor, video_fps: float, sample_fps: float = 1.6, device: torch.device | None = None
+        self,
+        frames: torch.Tensor,
+        video_fps: float,
+        sample_fps: float = 1.6,
+        device: torch.device | None = None,
+        chunk_steps: int = 16,
+        progress: Callable[[int, int], None] | None = None,
     ) -> SemanticVideo:
-        """Encode one video given as ComfyUI IMAGE frames (T, H, W, C) in [0, 1] at `video_fps`."""
+        """Encode one video given as ComfyUI IMAGE frames (T, H, W, C) in [0, 1] at `video_fps`.
+
+        The tower attends within one temporal step only, so the video is encoded `chunk_steps` semantic steps at a
+        time (same features, bounded memory). `progress(done, total)` runs before each chunk and at the end
+        (progress bar, interrupts: it may raise)."""
         check_frames(frames)
+        if chunk_steps < 1:
+            raise ValueError(f"chunk_steps: expected at least 1 semantic step per chunk, got {chunk_steps}")
         c = self.config
         idx = sample_frame_indices(frames.shape[0], video_fps, sample_fps, c.temporal_patch_size)
-        patches, grid = self.preprocess(frames[idx])
-        tokens = self.forward_patches(patches, grid)  # (T·h·w, d)
-        t, h, w = (int(v) for v in grid[0])
+        per_chunk = chunk_steps * c.temporal_patch_size
+        starts = range(0, len(idx), per_chunk)
+        tokens, t = [], 0
+        for k, start in enumerate(starts):
+            if progress is not None:
+                progress(k, len(starts))
+            patches, grid = self.preprocess(frames[idx[start : start + per_chunk]])
+            tokens.append(self.forward_patches(patches, grid).float().cpu())  # (t·h·w, d)
+            t += int(grid[0, 0])
+        if progress is not None:
+            progress(len(starts), len(starts))
+        _, h, w = (int(v) for v in grid[0])
         m = c.spatial_merge_size
-        feats = rearrange(tokens.float().cpu(), "(t h w) d -> 1 d t h w", t=t, h=h // m, w=w // m)
+        feats = rearrange(torch.cat(tokens), "(t h w) d -> 1 d t h w", t=t, h=h // m, w=w // m)
         return SemanticVideo(
             features=feats,
             video_fps=float(video_fps),

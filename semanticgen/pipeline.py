@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, replace
 
 import torch
@@ -40,6 +41,15 @@ def check_context(context: torch.Tensor | None, model: SemanticGenDiT, name: str
         )
     if not torch.isfinite(context).all():
         raise ValueError(f"{name}: conditioning contains NaN or infinite values")
+
+
+def check_options(opts: SamplingOptions) -> None:
+    """Refuse guidance settings that would silently give NaN or garbage (ComfyUI's range check lets NaN through;
+    steps and sampler are checked by `flow`)."""
+    if not (math.isfinite(opts.cfg) and opts.cfg >= 0):
+        raise ValueError(f"cfg: expected a finite guidance scale ≥ 0 (1 = no guidance), got {opts.cfg}")
+    if not (math.isfinite(opts.shift) and opts.shift > 0):
+        raise ValueError(f"shift: expected a finite timestep shift > 0, got {opts.shift}")
 
 
 def _placement(model: torch.nn.Module, opts: SamplingOptions) -> tuple[torch.device, torch.dtype]:
@@ -113,6 +123,7 @@ def generate_semantic(
     if model.config.semantic_dim:
         raise ValueError("semantic generator: this is a latent generator (it takes semantic tokens)")
     _check_video_size(frames, height, width, space, space.vae_spatial * 2)
+    check_options(opts)
     check_context(positive, model, "positive")
     check_context(negative, model, "negative", positive.shape[0])
     check_memory(model, Settings(width=width, height=height, frames=frames), opts)
@@ -164,6 +175,7 @@ def generate_latent(
         raise ValueError("semantic: contains NaN or infinite values")
     if not 0.0 <= semantic_noise <= 1.0:
         raise ValueError(f"semantic_noise: expected 0 … 1, got {semantic_noise}")
+    check_options(opts)
     check_context(positive, model, "positive", sem.features.shape[0])
     check_context(negative, model, "negative", sem.features.shape[0])
     if abs(sem.video_fps - space.video_fps) > 1e-3:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
 import av
 import pytest
-import torch
-from safetensors.torch import save_file
 from server_harness import PACK_NODES, ROOT, error_message
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -74,83 +71,6 @@ def test_checkpoint_folder_as_encoder(server):
     assert entry["status"]["status_str"] == "success", error_message(entry)
 
 
-def still_serves(server) -> None:
-    entry = server.run(api_workflow("semanticgen_reference_features"))
-    assert entry["status"]["status_str"] == "success", error_message(entry)
-
-
-def refused(server, prompt: dict, input_name: str) -> str:
-    """Validation refusal: HTTP 400 with node_errors naming the input."""
-    status, body = server.queue(prompt)
-    assert status == 400, body
-    text = json.dumps(body["node_errors"])
-    assert input_name in text, text
-    return text
-
-
-def failed(server, prompt: dict, *words: str) -> str:
-    status, body = server.queue(prompt)
-    assert status == 200 and not body.get("node_errors"), body
-    entry = server.wait(body["prompt_id"])
-    assert entry["status"]["status_str"] == "error"
-    msg = error_message(entry)
-    for w in words:
-        assert w in msg, msg
-    return msg
-
-
-def test_bad_input_fps_and_combos(server):
-    prompt = api_workflow("semanticgen_reference_features")
-    prompt["3"]["inputs"]["sample_fps"] = 0
-    refused(server, prompt, "sample_fps")
-    prompt = api_workflow("semanticgen_reference_features")
-    prompt["5"]["inputs"]["mode"] = "median"
-    assert "mode" in refused(server, prompt, "median")
-    prompt = api_workflow("semanticgen_reference_features")
-    prompt["2"]["inputs"]["encoder_name"] = "../../../etc/passwd"
-    refused(server, prompt, "encoder_name")
-    still_serves(server)
-
-
-def test_bad_input_not_a_video(server):
-    (server.base / "input" / "notes.mp4").write_text("this is not a video\n" * 50)
-    prompt = api_workflow("semanticgen_reference_features")
-    prompt["1"]["inputs"]["file"] = "notes.mp4"
-    failed(server, prompt, "video")
-    still_serves(server)
-
-
-def test_bad_input_zero_frames(server):
-    path = server.base / "input" / "empty.mp4"
-    with av.open(str(path), mode="w") as out:
-        s = out.add_stream("libx264", rate=8)
-        s.width, s.height, s.pix_fmt = 64, 64, "yuv420p"
-    prompt = api_workflow("semanticgen_reference_features")
-    prompt["1"]["inputs"]["file"] = "empty.mp4"
-    assert "Invalid video file" in refused(server, prompt, "file")  # ComfyUI's LoadVideo refuses it first
-    still_serves(server)  # zero frames reaching our node: tests/test_nodes.py
-
-
-def test_bad_input_folder_without_vision_weights(server):
-    folder = server.base / "models" / "semanticgen" / "encoders" / "no-vision"
-    shutil.copytree(server.base / "models" / "semanticgen" / "encoders" / "tiny-qwen2.5-vl", folder)
-    for f in folder.glob("*.safetensors"):
-        f.unlink()
-    (folder / "model.safetensors.index.json").unlink(missing_ok=True)
-    save_file({"model.embed_tokens.weight": torch.zeros(4, 4)}, str(folder / "model.safetensors"))
-    prompt = api_workflow("semanticgen_reference_features")
-    prompt["2"]["inputs"]["encoder_name"] = "no-vision"
-    failed(server, prompt, "encoder_name", "no vision weights")
-    still_serves(server)
-
-
-def test_bad_input_compressor_width_mismatch(server):
-    prompt = api_workflow("semanticgen_reference_features")
-    prompt["4"]["inputs"]["compressor_name"] = "tiny-c8-d40.safetensors"
-    failed(server, prompt, "features", "expects width 40, got 48")
-    still_serves(server)
-
-
 def test_text_to_video_workflow_writes_a_video(server):
     entry = server.run(api_workflow("semanticgen_text_to_video"))
     assert entry["status"]["status_str"] == "success", error_message(entry)
@@ -176,50 +96,6 @@ def test_same_seed_same_video_and_seed_matters(server):
         assert entry["status"]["status_str"] == "success", error_message(entry)
         runs.append(server.outputs(entry)[0].read_bytes())
     assert runs[0] == runs[1] and runs[0] != runs[2]
-
-
-def test_bad_input_generator_widths(server):
-    prompt = api_workflow("semanticgen_reference_resynthesis")
-    prompt["8"]["inputs"]["model_name"] = "tiny-latent-c4.safetensors"
-    failed(server, prompt, "semantic: has 8 channels", "expects 4")
-    prompt = api_workflow("semanticgen_text_to_video")
-    prompt["6"]["inputs"]["model_name"] = "tiny-latent-text32.safetensors"
-    failed(server, prompt, "positive: conditioning has width 384")
-    still_serves(server)
-
-
-def test_bad_input_frames_and_sampler(server):
-    prompt = api_workflow("semanticgen_text_to_video")
-    prompt["5"]["inputs"]["frames"] = 18
-    failed(server, prompt, "frames: expected 4k+1")
-    prompt = api_workflow("semanticgen_text_to_video")
-    prompt["7"]["inputs"]["sampler"] = "dpmpp_2m"
-    refused(server, prompt, "sampler")
-    still_serves(server)
-
-
-def test_interrupt_ends_sampling_within_a_step(server):
-    import time
-
-    prompt = api_workflow("semanticgen_text_to_video")
-    prompt["5"]["inputs"].update(frames=129, width=128, height=128)
-    prompt["7"]["inputs"].update(steps=200, sampler="heun", seed=11)
-    status, body = server.queue(prompt)
-    assert status == 200, body
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # wait until it runs
-        if server.get("/queue")[1]["queue_running"]:
-            break
-        time.sleep(0.05)
-    time.sleep(2.0)  # well inside the latent stage
-    t0 = time.monotonic()
-    server.post("/interrupt", {})
-    entry = server.wait(body["prompt_id"], timeout=60)
-    elapsed = time.monotonic() - t0
-    kinds = [m[0] for m in entry["status"]["messages"]]
-    assert "execution_interrupted" in kinds, kinds
-    assert elapsed < 5.0, elapsed  # a heun step here takes well under a second
-    still_serves(server)
 
 
 def test_build_cache_node_writes_shards_training_can_read(server):
@@ -255,9 +131,6 @@ def test_build_cache_node_writes_shards_training_can_read(server):
     assert len(data) == 3 and data.tensors["latents"].shape == (3, 16, 3, 7, 7)
     assert sorted(p.name for p in (server.base / "output" / "cache_test").iterdir()) == [
         "shard-00000.safetensors", "shard-00001.safetensors"]  # fmt: skip
-
-    prompt["4"]["inputs"]["videos"] = "../../etc"
-    failed(server, prompt, "videos: '../../etc' must be a sub-folder")
 
 
 @pytest.mark.slow

@@ -72,8 +72,12 @@ def test_roundtrip_and_refusals(tmp_path):
         load_compressor(tmp_path / "enc.safetensors")
 
     (tmp_path / "pickle.safetensors").write_bytes(b"\x80\x04\x95" + b"\x00" * 64)  # a pickle header
-    with pytest.raises(CheckpointError, match="not a valid safetensors"):
+    with pytest.raises(CheckpointError, match="a pickle .* only safetensors are loaded"):
         load_compressor(tmp_path / "pickle.safetensors")
+    header = b'{"__metadata__":{}}'.ljust(640)  # header size 640 = bytes 80 02 ...: still a safetensors, not pickle
+    (tmp_path / "short.safetensors").write_bytes(len(header).to_bytes(8, "little") + header[:100])
+    with pytest.raises(CheckpointError, match="not a valid safetensors"):
+        load_compressor(tmp_path / "short.safetensors")
 
     data = path.read_bytes()
     (tmp_path / "trunc.safetensors").write_bytes(data[: len(data) // 2])

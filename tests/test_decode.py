@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import sys
+import types
 from types import SimpleNamespace
 
 import pytest
@@ -22,8 +25,11 @@ def load(name: str, path):
 
 @pytest.fixture(scope="module")
 def decode(comfy_modules):
-    """nodes/decode.py on its own (it imports only ComfyUI and torch)."""
-    return load("semanticgen_decode", ROOT / "nodes" / "decode.py")
+    """nodes/decode.py without the rest of the pack (it imports only ComfyUI, torch and nodes/progress.py)."""
+    package = types.ModuleType("semanticgen_decode_nodes")
+    package.__path__ = [str(ROOT / "nodes")]  # a package whose __init__ (the whole pack) never runs
+    sys.modules[package.__name__] = package
+    return importlib.import_module(f"{package.__name__}.decode")
 
 
 @pytest.fixture(scope="module")

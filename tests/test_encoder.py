@@ -135,3 +135,15 @@ def test_generated_semantic_grid_matches_the_encoder_grid(size):
                                  min_pixels=cfg.min_pixels, max_pixels=cfg.max_pixels)  # fmt: skip
     grid = proc(videos=[torch.rand(2, 3, *size)], do_rescale=False, return_tensors="pt")["video_grid_thw"][0]
     assert space.layout(17, *size)[1] == (int(grid[1]) // 2, int(grid[2]) // 2)
+
+
+def test_chunked_encoding_equals_one_pass_and_reports_progress(reference):
+    frames = torch.rand(20, 56, 84, 3, generator=torch.Generator().manual_seed(2))  # 20 frames at 8 fps: 10 steps
+    calls = []
+    chunked = reference.encode(frames, 8.0, 8.0, chunk_steps=3, progress=lambda done, total: calls.append(done))
+    whole = reference.encode(frames, 8.0, 8.0, chunk_steps=100)
+    assert chunked.features.shape == whole.features.shape == (1, 48, 10, 2, 3)
+    assert torch.equal(chunked.features, whole.features) and chunked.frame_indices == whole.frame_indices
+    assert calls == [0, 1, 2, 3, 4]  # before each of the 4 chunks (3+3+3+1 steps) and at the end
+    with pytest.raises(ValueError, match="chunk_steps: expected at least 1"):
+        reference.encode(frames, 8.0, 8.0, chunk_steps=0)

@@ -158,3 +158,56 @@ def test_training_killed_mid_way_resumes_with_nothing_lost(cache, tmp_path):
     a = load_file(str(killed / "latent_generator.safetensors"))
     b = load_file(str(tmp_path / "straight" / "latent_generator.safetensors"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def build_slow_toy_cache(out: str, seconds_per_clip: float = 0.0) -> None:
+    """12 toy clips in 6 shards of 2 with the tiny encoder and stand-in VAE and text encoders (deterministic; the
+    optional sleep gives a SIGKILL time to land mid-way). Run in a subprocess by the test below."""
+    import time
+
+    def vae(frames: torch.Tensor) -> torch.Tensor:  # (T, H, W, 3) -> (1, 16, T, H/8, W/8)
+        time.sleep(seconds_per_clip)
+        return frames.mean(-1)[None, None, :, ::8, ::8].repeat(1, 16, 1, 1, 1)
+
+    def text(captions: list[str]) -> torch.Tensor:
+        return torch.tensor([[[len(c), sum(map(ord, c)) % 97]] for c in captions], dtype=torch.float32)
+
+    _, captions, video = clip_batch(random.Random(0), 12, 9, 64)
+    with torch.no_grad():
+        build_cache(zip(video, captions, strict=True), out, vae, text, tiny_encoder(), 8.0, 4.0, shard_size=2)
+
+
+@pytest.mark.slow
+def test_cache_build_killed_mid_way_resumes_with_nothing_lost(tmp_path):
+    """SIGKILL during build_cache: every shard under its final name is whole, and the resumed build ends with
+    exactly the shards of an uninterrupted build."""
+    import signal
+    import time
+
+    from safetensors import safe_open
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]), "OMP_NUM_THREADS": "1"}
+    killed = tmp_path / "killed"
+    code = f"from test_train import build_slow_toy_cache as b; b({str(killed)!r}, 0.2)"
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(killed.glob("shard-*.safetensors"))) < 2:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL, proc.stderr.read().decode()[-3000:]
+    finished = sorted(p.name for p in killed.glob("shard-*.safetensors"))
+    assert 2 <= len(finished) < 6, finished  # killed mid-way
+    for name in finished:  # whole: every tensor of every shard under a final name reads
+        assert load_file(str(killed / name)).keys() == {"latents", "text", "semantic", "null_text"}
+    mtimes = {name: (killed / name).stat().st_mtime_ns for name in finished}
+    build_slow_toy_cache(str(killed))  # resume (in-process: the same library call)
+    build_slow_toy_cache(str(tmp_path / "straight"))
+    assert {name: (killed / name).stat().st_mtime_ns for name in finished} == mtimes  # finished shards kept
+    names = sorted(p.name for p in (tmp_path / "straight").glob("shard-*.safetensors"))
+    assert names == sorted(p.name for p in killed.glob("shard-*.safetensors")) and len(names) == 6
+    for name in names:
+        a, b = load_file(str(killed / name)), load_file(str(tmp_path / "straight" / name))
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+        with safe_open(str(killed / name), "pt") as fa, safe_open(str(tmp_path / "straight" / name), "pt") as fb:
+            assert fa.metadata() == fb.metadata(), name
+    assert len(CacheDataset(killed)) == 12
