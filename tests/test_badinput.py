@@ -38,7 +38,7 @@ class Case:
 
     name: str
     node: str  # the pack node under test (the matrix covers every node id)
-    workflow: str
+    workflow: str  # a bundled workflow's API twin to edit, or "" to start from nothing
     edits: dict[str, dict] = field(default_factory=dict)  # node key -> inputs (None: unset; "class_type": a new node)
     setup: Setup | None = None
     refused: str | None = None  # validation: the input node_errors must name
@@ -50,7 +50,7 @@ class Case:
         assert sum((self.refused is not None, bool(self.failed), self.video is not None)) == 1, self.name
 
     def prompt(self) -> dict:
-        prompt = api_workflow(self.workflow)
+        prompt = api_workflow(self.workflow) if self.workflow else {}  # "": a prompt of the edits alone
         for key, inputs in self.edits.items():
             if "class_type" in inputs:
                 prompt[key] = {"class_type": inputs["class_type"], "inputs": inputs["inputs"]}
@@ -78,6 +78,17 @@ def config_mismatch(folder: str, src: str, dst: str, **config) -> Setup:
     def write(base: Path) -> None:
         tensors, meta = tensors_and_metadata(models(base, folder) / src)
         meta["config"] = json.dumps({**json.loads(meta["config"]), **config})
+        save_file(tensors, str(models(base, folder) / dst), metadata=meta)
+
+    return write
+
+
+def space_edit(folder: str, src: str, dst: str, **space) -> Setup:
+    """A generator checkpoint with other semantic-space metadata (e.g. a finer token grid)."""
+
+    def write(base: Path) -> None:
+        tensors, meta = tensors_and_metadata(models(base, folder) / src)
+        meta["space"] = json.dumps({**json.loads(meta["space"]), **space})
         save_file(tensors, str(models(base, folder) / dst), metadata=meta)
 
     return write
@@ -155,6 +166,14 @@ def build_cache(**inputs) -> dict[str, dict]:
     }
 
 
+def plan_node(**inputs) -> dict[str, dict]:
+    """A prompt of one Memory Plan node (an output node: alone, so its refusal is the prompt's)."""
+    plan = {"latent_generator": "toy_latent_generator.safetensors", "semantic_generator": "none", "width": 64,
+            "height": 64, "frames": 17, "attention": "full", "window": 8, "blocks_to_swap": 0, "dtype": "auto",
+            "device_memory": "8 GB", **inputs}  # fmt: skip
+    return {"13": {"class_type": "SemanticGenMemoryPlan", "inputs": plan}}
+
+
 # --- the matrix -----------------------------------------------------------------------------------------------
 
 E, C, SG, LG = "encoders", "compressors", "semantic_generators", "latent_generators"
@@ -163,6 +182,7 @@ COMPRESSOR_LOADER, COMPRESS = "SemanticGenCompressorLoader", "SemanticGenCompres
 SEM_LOADER, SEM_SAMPLER = "SemanticGenSemanticGeneratorLoader", "SemanticGenSemanticSampler"
 LAT_LOADER, LAT_SAMPLER = "SemanticGenLatentGeneratorLoader", "SemanticGenLatentSampler"
 DECODE, PREVIEW, CACHE = "SemanticGenVAEDecode", "SemanticGenPreview", "SemanticGenBuildCache"
+PLAN = "SemanticGenMemoryPlan"
 TEXT_LOADER, TEXT_ENCODE = "SemanticGenTextEncoderLoader", "SemanticGenTextEncode"
 FAST = {"steps": 2}  # sampler settings for cases that fail after sampling started or succeed
 
@@ -283,8 +303,18 @@ CASES = [
     Case("latent_cfg_nan", LAT_SAMPLER, T2V, {"7": {"cfg": NAN}}, failed=("cfg: expected a finite guidance",)),
     Case("latent_semantic_noise_nan", LAT_SAMPLER, T2V, {"7": {"semantic_noise": NAN}},
          failed=("semantic_noise: expected 0 … 1, got nan",)),  # fmt: skip
-    # sizes that would need more memory than the machine has (refused up front by the memory planner,
-    # semanticgen/memory.py): cases go here once the planner refuses them.
+    # sizes that would need more memory than the machine has: refused up front by the memory planner (a generator
+    # trained at 16 px per token with no pixel limit asked for 8193 frames at 4096²: ~10⁸ tokens)
+    Case("semantic_run_larger_than_memory", SEM_SAMPLER, T2V,
+         {"4": {"model_name": "hires.safetensors"}, "5": {"frames": 8193, "width": 4096, "height": 4096}},
+         space_edit(SG, "toy_semantic_generator.safetensors", "hires.safetensors", pixels_per_token=16,
+                    max_pixels=4096 * 4096, sample_fps=8.0),
+         failed=("width × height × frames: the semantic generator would need about", "is free;",
+                 "use a smaller width × height or fewer frames")),  # fmt: skip
+    Case("plan_latent_generator_traversal", PLAN, "", plan_node(latent_generator="../../x.safetensors"),
+         refused="latent_generator"),  # fmt: skip
+    Case("plan_unknown_memory_preset", PLAN, "", plan_node(device_memory="1 TB"), refused="device_memory"),
+    Case("plan_frames_negative", PLAN, "", plan_node(frames=-3), refused="frames"),
 ]
 
 
