@@ -28,6 +28,7 @@ if os.environ.get("MALLOC_MMAP_THRESHOLD_") != MMAP_THRESHOLD:  # glibc reads it
 sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
+import semanticgen.dit as dit  # noqa: E402
 from semanticgen.dit import DiTConfig, SemanticGenDiT, init_weights, semantic_positions  # noqa: E402
 from semanticgen.features import SemanticSpace, SemanticVideo  # noqa: E402
 
@@ -59,6 +60,13 @@ def measure(fn, repeats: int) -> tuple[float, float]:
     return min(times), (_status("VmHWM") - base) / 2**20
 
 
+def per_token_state(model: SemanticGenDiT, tokens: int) -> int:
+    """Bytes that grow with the token count under any windowing: the fp32 residual stream (L, D), its rotary table
+    (L, D_head/2, 2) and the latents in and out (16 channels × 4 latent pixels per token, in and out)."""
+    cfg = model.config
+    return tokens * (cfg.dim * 4 + cfg.head_dim * 4 + 2 * cfg.in_dim * 4 * 4)
+
+
 def latent_case(model: SemanticGenDiT, frames: int, g: torch.Generator):
     """Latents of a `frames`-frame video and its semantic tokens (B, c, Ts, Hs, Ws) at their shared positions."""
     idx, grid = SPACE.layout(frames, SIZE, SIZE)
@@ -73,7 +81,15 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=8, help="Swin window in latent frames (default 8)")
     ap.add_argument("--repeats", type=int, default=3, help="timed steps per measurement; the fastest counts")
     ap.add_argument("--threads", type=int, default=1, help="1: CPU time of one thread (default); more: wall time")
+    ap.add_argument(
+        "--chunk",
+        type=int,
+        default=1024,
+        help="tokens per inference chunk (the library's default, 16384, is for "
+        "GPU-sized videos; 1024 is about one window here, so the bounded part shows at this scale)",
+    )
     a = ap.parse_args()
+    dit.CHUNK_TOKENS = a.chunk
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
@@ -91,7 +107,7 @@ def main() -> None:
     )
     header = (
         f"{'length':>6} {'frames':>6} {'tokens':>6} | {'full s':>7} {'swin s':>7} {'full/swin':>9} | "
-        f"{'full ×':>6} {'swin ×':>6} | {'full MiB':>8} {'swin MiB':>8}"
+        f"{'full ×':>6} {'swin ×':>6} | {'full MiB':>8} {'swin MiB':>8} {'per-token':>9} {'swin rest':>9}"
     )
     print(header)
     print("-" * len(header))
@@ -106,15 +122,20 @@ def main() -> None:
             prev = rows[-1] if rows else None
             growth = f"{full[0] / prev[1][0]:6.2f} {swin[0] / prev[2][0]:6.2f}" if prev else f"{'':>6} {'':>6}"
             rows.append((mult, full, swin))
+            state = per_token_state(latent, tokens) / 2**20
             print(
                 f"{mult:>5}× {frames:>6} {tokens:>6} | {full[0]:7.3f} {swin[0]:7.3f} {full[0] / swin[0]:9.2f} | "
-                f"{growth} | {full[1]:8.1f} {swin[1]:8.1f}"
+                f"{growth} | {full[1]:8.1f} {swin[1]:8.1f} {state:9.1f} {swin[1] - state:9.1f}"
             )
         x, sem, pos = latent_case(latent, 64 * 8 + 1, g)
         z = torch.randn(1, SPACE.channels, *sem.shape[2:], generator=g)
         sem_s, sem_mib = measure(lambda: semantic(z, t, ctx), max(5, a.repeats))  # short: more repeats
     full8, swin8 = rows[-1][1][0], rows[-1][2][0]
-    print("× = step time ratio per doubling of length; MiB = peak RSS increase during a step")
+    print(
+        "× = step time ratio per doubling of length; MiB = peak RSS increase during a step; per-token = what every "
+        "token carries whatever the window (residual stream, rotary table row, sampler latents, output); "
+        "swin rest = swin MiB − per-token: the window-bounded part"
+    )
     print(
         f"semantic stage at 8× ({z[0, 0].numel()} tokens, full attention): {sem_s:.3f} s/step, {sem_mib:.1f} MiB; "
         f"its share of the total time (same steps in both stages): {sem_s / (sem_s + swin8):.1%} with the Swin "
