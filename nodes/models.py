@@ -8,6 +8,7 @@ from pathlib import Path
 
 import comfy.model_management as mm
 import comfy.model_patcher
+import comfy.ops
 import folder_paths
 import torch
 from comfy_api.latest import io
@@ -129,6 +130,19 @@ def pick_dtypes(choice: str, device: torch.device) -> tuple[torch.dtype, torch.d
 
 def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
+
+
+def comfy_layers(module: torch.nn.Module) -> torch.nn.Module:
+    """Re-class the plain torch layers of a third-party model (transformers' vision tower) as ComfyUI's
+    `manual_cast` layers, weights untouched: ComfyUI's partial (lowvram) loading can then leave any of them offloaded
+    and cast each as it runs, as it does for our DiTs (built from those layers)."""
+    ops = comfy.ops.manual_cast
+    classes = {torch.nn.Linear: ops.Linear, torch.nn.Conv3d: ops.Conv3d, torch.nn.Conv2d: ops.Conv2d,
+               torch.nn.LayerNorm: ops.LayerNorm, torch.nn.Embedding: ops.Embedding}  # fmt: skip
+    for m in module.modules():
+        if type(m) in classes:  # exact types only: a subclass may have its own forward
+            m.__class__ = classes[type(m)]
+    return module
 
 
 def patcher(model: torch.nn.Module, load_device: torch.device, offload_device: torch.device):

@@ -11,7 +11,17 @@ from ..semanticgen.compressor import load_compressor
 from ..semanticgen.encoder import load_encoder
 from ..semanticgen.features import SemanticVideo
 from ..semanticgen.preview import preview_frames
-from .models import DTYPES, check_choice, check_choices, dtype_input, list_models, patcher, pick_dtype, resolve_model
+from .models import (
+    DTYPES,
+    check_choice,
+    check_choices,
+    comfy_layers,
+    dtype_input,
+    list_models,
+    patcher,
+    pick_dtype,
+    resolve_model,
+)
 from .progress import chunk_progress
 from .types import Compressor, Encoder, Features, Semantic
 
@@ -59,7 +69,7 @@ class EncoderLoader(io.ComfyNode):
         path = resolve_model("semanticgen_encoders", encoder_name, "encoder_name", folders=True)
         load_device = torch.device("cpu") if device == "cpu" else mm.text_encoder_device()
         try:
-            encoder = load_encoder(path, dtype=pick_dtype(dtype, load_device))
+            encoder = comfy_layers(load_encoder(path, dtype=pick_dtype(dtype, load_device)))
         except CheckpointError as e:
             raise ValueError(f"encoder_name: {e}") from e
         return io.NodeOutput(patcher(encoder, load_device, mm.text_encoder_offload_device()))

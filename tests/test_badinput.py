@@ -200,13 +200,22 @@ CASES = [
     Case("cache_shard_size_zero", CACHE, T2V, build_cache(shard_size=0), refused="shard_size"),
     # wrong socket types linked in
     Case("latent_given_raw_features", LAT_SAMPLER, RESYN, {"9": {"semantic": ["3", 0]}}, refused="semantic"),
-    Case("preview_given_a_latent", PREVIEW, T2V,
-         {"12": {"class_type": PREVIEW, "inputs": {"semantic": ["7", 0]}}, "10": {"images": ["12", 0]}},
-         refused="semantic"),  # fmt: skip
+    Case(
+        "preview_given_a_latent",
+        PREVIEW,
+        T2V,
+        {"12": {"class_type": PREVIEW, "inputs": {"semantic": ["7", 0]}}, "10": {"images": ["12", 0]}},
+        refused="semantic",
+    ),  # fmt: skip
     Case("text_encode_given_a_generator", TEXT_ENCODE, T2V, {"2": {"text_encoder": ["4", 0]}}, refused="text_encoder"),
-    Case("minilm_loader_into_native_clip", TEXT_LOADER, T2V,
-         {"2": {"class_type": "CLIPTextEncode", "inputs": {"clip": ["1", 0], "text": "a red circle"}}},
-         refused="clip", at="CLIPTextEncode"),  # fmt: skip
+    Case(
+        "minilm_loader_into_native_clip",
+        TEXT_LOADER,
+        T2V,
+        {"2": {"class_type": "CLIPTextEncode", "inputs": {"clip": ["1", 0], "text": "a red circle"}}},
+        refused="clip",
+        at="CLIPTextEncode",
+    ),  # fmt: skip
     # our own COMBO values (ComfyUI 0.3.75 does not validate V3 combos)
     Case("compress_mode_median", COMPRESS, REF, {"5": {"mode": "median"}}, refused="mode"),
     Case("encoder_device_unknown", ENCODER_LOADER, REF, {"2": {"device": "cuda:7"}}, refused="device"),
@@ -215,104 +224,288 @@ CASES = [
     Case("semantic_sampler_unknown", SEM_SAMPLER, T2V, {"5": {"sampler": "dpmpp_2m"}}, refused="sampler"),
     Case("latent_attention_sliding", LAT_SAMPLER, LONG, {"7": {"attention": "sliding"}}, refused="attention"),
     # model names outside the registered folders
-    Case("encoder_path_traversal", ENCODER_LOADER, REF, {"2": {"encoder_name": "../../../etc/passwd"}},
-         refused="encoder_name"),  # fmt: skip
-    Case("compressor_absolute_path", COMPRESSOR_LOADER, REF, {"4": {"compressor_name": "/etc/passwd"}},
-         refused="compressor_name"),  # fmt: skip
-    Case("semantic_loader_other_folder", SEM_LOADER, T2V,
-         {"4": {"model_name": "../latent_generators/toy_latent_generator.safetensors"}}, refused="model_name"),
-    Case("cache_videos_outside_input", CACHE, T2V, build_cache(videos="../../etc"),
-         failed=("videos: '../../etc' must be a sub-folder name inside",)),  # fmt: skip
-    Case("cache_name_outside_output", CACHE, T2V, build_cache(cache_name="../../escaped"),
-         failed=("cache_name: '../../escaped' must be a sub-folder name inside",)),  # fmt: skip
+    Case(
+        "encoder_path_traversal",
+        ENCODER_LOADER,
+        REF,
+        {"2": {"encoder_name": "../../../etc/passwd"}},
+        refused="encoder_name",
+    ),  # fmt: skip
+    Case(
+        "compressor_absolute_path",
+        COMPRESSOR_LOADER,
+        REF,
+        {"4": {"compressor_name": "/etc/passwd"}},
+        refused="compressor_name",
+    ),  # fmt: skip
+    Case(
+        "semantic_loader_other_folder",
+        SEM_LOADER,
+        T2V,
+        {"4": {"model_name": "../latent_generators/toy_latent_generator.safetensors"}},
+        refused="model_name",
+    ),
+    Case(
+        "cache_videos_outside_input",
+        CACHE,
+        T2V,
+        build_cache(videos="../../etc"),
+        failed=("videos: '../../etc' must be a sub-folder name inside",),
+    ),  # fmt: skip
+    Case(
+        "cache_name_outside_output",
+        CACHE,
+        T2V,
+        build_cache(cache_name="../../escaped"),
+        failed=("cache_name: '../../escaped' must be a sub-folder name inside",),
+    ),  # fmt: skip
     # truncated, corrupt, pickled and self-contradicting checkpoints
-    Case("compressor_truncated", COMPRESSOR_LOADER, REF, {"4": {"compressor_name": "truncated.safetensors"}},
-         truncated(C, "toy_compressor_c8.safetensors", "truncated.safetensors"),
-         failed=("compressor_name: truncated.safetensors: not a valid safetensors file",)),  # fmt: skip
-    Case("latent_generator_corrupt", LAT_LOADER, T2V, {"6": {"model_name": "corrupt.safetensors"}},
-         corrupt(LG, "corrupt.safetensors"), failed=("model_name: corrupt.safetensors: not a valid safetensors",)),
-    Case("encoder_pickle_renamed", ENCODER_LOADER, REF, {"2": {"encoder_name": "pickled.safetensors"}},
-         pickled(E, "pickled.safetensors"),
-         failed=("encoder_name: pickled.safetensors: a pickle", "only safetensors are loaded")),  # fmt: skip
-    Case("compressor_config_disagrees", COMPRESSOR_LOADER, REF, {"4": {"compressor_name": "lying.safetensors"}},
-         config_mismatch(C, "toy_compressor_c8.safetensors", "lying.safetensors", hidden_dim=16),
-         failed=("compressor_name: lying.safetensors: tensor mlp.1.weight has shape (32, 48), the config needs "
-                 "(16, 48)",)),  # fmt: skip
-    Case("semantic_generator_config_disagrees", SEM_LOADER, T2V, {"4": {"model_name": "lying.safetensors"}},
-         config_mismatch(SG, "toy_semantic_generator.safetensors", "lying.safetensors", num_layers=3),
-         failed=("model_name: lying.safetensors: tensors do not match the config", "blocks.2.")),  # fmt: skip
-    Case("encoder_config_disagrees", ENCODER_LOADER, REF, {"2": {"encoder_name": "lying.safetensors"}},
-         config_mismatch(E, "toy_encoder.safetensors", "lying.safetensors", hidden_size=64),
-         failed=("encoder_name: lying.safetensors: vision weights do not match the config",)),  # fmt: skip
-    Case("encoder_folder_without_vision_weights", ENCODER_LOADER, REF, {"2": {"encoder_name": "no-vision"}},
-         folder_without_vision, failed=("encoder_name: no-vision: checkpoint has no vision weights",)),
-    Case("semantic_loader_given_latent_generator", SEM_LOADER, T2V, {"4": {"model_name": "latent.safetensors"}},
-         copy_model(LG, "toy_latent_generator.safetensors", SG, "latent.safetensors"),
-         failed=("model_name: latent.safetensors is a latent generator; load it with the latent generator",)),
-    Case("latent_loader_given_compressor", LAT_LOADER, T2V, {"6": {"model_name": "compressor.safetensors"}},
-         copy_model(C, "toy_compressor_c8.safetensors", LG, "compressor.safetensors"),
-         failed=("model_name: compressor.safetensors: expected a SemanticGen dit checkpoint, found compressor",)),
+    Case(
+        "compressor_truncated",
+        COMPRESSOR_LOADER,
+        REF,
+        {"4": {"compressor_name": "truncated.safetensors"}},
+        truncated(C, "toy_compressor_c8.safetensors", "truncated.safetensors"),
+        failed=("compressor_name: truncated.safetensors: not a valid safetensors file",),
+    ),  # fmt: skip
+    Case(
+        "latent_generator_corrupt",
+        LAT_LOADER,
+        T2V,
+        {"6": {"model_name": "corrupt.safetensors"}},
+        corrupt(LG, "corrupt.safetensors"),
+        failed=("model_name: corrupt.safetensors: not a valid safetensors",),
+    ),
+    Case(
+        "encoder_pickle_renamed",
+        ENCODER_LOADER,
+        REF,
+        {"2": {"encoder_name": "pickled.safetensors"}},
+        pickled(E, "pickled.safetensors"),
+        failed=("encoder_name: pickled.safetensors: a pickle", "only safetensors are loaded"),
+    ),  # fmt: skip
+    Case(
+        "compressor_config_disagrees",
+        COMPRESSOR_LOADER,
+        REF,
+        {"4": {"compressor_name": "lying.safetensors"}},
+        config_mismatch(C, "toy_compressor_c8.safetensors", "lying.safetensors", hidden_dim=16),
+        failed=(
+            "compressor_name: lying.safetensors: tensor mlp.1.weight has shape (32, 48), the config needs (16, 48)",
+        ),
+    ),  # fmt: skip
+    Case(
+        "semantic_generator_config_disagrees",
+        SEM_LOADER,
+        T2V,
+        {"4": {"model_name": "lying.safetensors"}},
+        config_mismatch(SG, "toy_semantic_generator.safetensors", "lying.safetensors", num_layers=3),
+        failed=("model_name: lying.safetensors: tensors do not match the config", "blocks.2."),
+    ),  # fmt: skip
+    Case(
+        "encoder_config_disagrees",
+        ENCODER_LOADER,
+        REF,
+        {"2": {"encoder_name": "lying.safetensors"}},
+        config_mismatch(E, "toy_encoder.safetensors", "lying.safetensors", hidden_size=64),
+        failed=("encoder_name: lying.safetensors: vision weights do not match the config",),
+    ),  # fmt: skip
+    Case(
+        "encoder_folder_without_vision_weights",
+        ENCODER_LOADER,
+        REF,
+        {"2": {"encoder_name": "no-vision"}},
+        folder_without_vision,
+        failed=("encoder_name: no-vision: checkpoint has no vision weights",),
+    ),
+    Case(
+        "semantic_loader_given_latent_generator",
+        SEM_LOADER,
+        T2V,
+        {"4": {"model_name": "latent.safetensors"}},
+        copy_model(LG, "toy_latent_generator.safetensors", SG, "latent.safetensors"),
+        failed=("model_name: latent.safetensors is a latent generator; load it with the latent generator",),
+    ),
+    Case(
+        "latent_loader_given_compressor",
+        LAT_LOADER,
+        T2V,
+        {"6": {"model_name": "compressor.safetensors"}},
+        copy_model(C, "toy_compressor_c8.safetensors", LG, "compressor.safetensors"),
+        failed=("model_name: compressor.safetensors: expected a SemanticGen dit checkpoint, found compressor",),
+    ),
     # encoder / compressor / generator / text widths that do not fit together
-    Case("compressor_width_mismatch", COMPRESS, REF, {"4": {"compressor_name": "tiny-c8-d40.safetensors"}},
-         failed=("semantic features: compressor expects width 40, got 48",)),  # fmt: skip
-    Case("latent_generator_semantic_width", LAT_SAMPLER, RESYN, {"8": {"model_name": "tiny-latent-c4.safetensors"}},
-         failed=("semantic: has 8 channels, the latent generator expects 4",)),  # fmt: skip
-    Case("latent_generator_text_width", LAT_SAMPLER, T2V, {"6": {"model_name": "tiny-latent-text32.safetensors"}},
-         failed=("positive: conditioning has width 384", "32-wide text encoder")),  # fmt: skip
+    Case(
+        "compressor_width_mismatch",
+        COMPRESS,
+        REF,
+        {"4": {"compressor_name": "tiny-c8-d40.safetensors"}},
+        failed=("semantic features: compressor expects width 40, got 48",),
+    ),  # fmt: skip
+    Case(
+        "latent_generator_semantic_width",
+        LAT_SAMPLER,
+        RESYN,
+        {"8": {"model_name": "tiny-latent-c4.safetensors"}},
+        failed=("semantic: has 8 channels, the latent generator expects 4",),
+    ),  # fmt: skip
+    Case(
+        "latent_generator_text_width",
+        LAT_SAMPLER,
+        T2V,
+        {"6": {"model_name": "tiny-latent-text32.safetensors"}},
+        failed=("positive: conditioning has width 384", "32-wide text encoder"),
+    ),  # fmt: skip
     # lengths and sizes that do not fit the frame grid
-    Case("semantic_frames_not_4k_plus_1", SEM_SAMPLER, T2V, {"5": {"frames": 18}},
-         failed=("frames: expected 4k+1 frames", "got 18")),  # fmt: skip
-    Case("semantic_width_not_multiple_of_16", SEM_SAMPLER, T2V, {"5": {"width": 40}},
-         failed=("width: expected a positive multiple of 16 pixels, got 40",)),  # fmt: skip
+    Case(
+        "semantic_frames_not_4k_plus_1",
+        SEM_SAMPLER,
+        T2V,
+        {"5": {"frames": 18}},
+        failed=("frames: expected 4k+1 frames", "got 18"),
+    ),  # fmt: skip
+    Case(
+        "semantic_width_not_multiple_of_16",
+        SEM_SAMPLER,
+        T2V,
+        {"5": {"width": 40}},
+        failed=("width: expected a positive multiple of 16 pixels, got 40",),
+    ),  # fmt: skip
     Case("cache_frames_not_4k_plus_1", CACHE, T2V, build_cache(frames=6), failed=("frames: expected 4k+1", "got 6")),
-    Case("decode_image_latent", DECODE, T2V,
-         {"12": {"class_type": "EmptyLatentImage", "inputs": {"width": 64, "height": 64, "batch_size": 1}},
-          "9": {"class_type": DECODE, "inputs": {"vae": ["8", 0], "samples": ["12", 0], "chunk": 2}}},
-         failed=("samples: expected a Wan2.1 video latent (B, 16, T, H, W), got shape (1, 4, 8, 8)",)),  # fmt: skip
-    Case("reference_18_frames_cut_to_4k_plus_1", LAT_SAMPLER, RESYN, {"1": {"file": "f18.mp4"}, "9": FAST},
-         video("f18.mp4", 18), video=(17, 64, 64)),  # fmt: skip
+    Case(
+        "decode_image_latent",
+        DECODE,
+        T2V,
+        {
+            "12": {"class_type": "EmptyLatentImage", "inputs": {"width": 64, "height": 64, "batch_size": 1}},
+            "9": {"class_type": DECODE, "inputs": {"vae": ["8", 0], "samples": ["12", 0], "chunk": 2}},
+        },
+        failed=("samples: expected a Wan2.1 video latent (B, 16, T, H, W), got shape (1, 4, 8, 8)",),
+    ),  # fmt: skip
+    Case(
+        "reference_18_frames_cut_to_4k_plus_1",
+        LAT_SAMPLER,
+        RESYN,
+        {"1": {"file": "f18.mp4"}, "9": FAST},
+        video("f18.mp4", 18),
+        video=(17, 64, 64),
+    ),  # fmt: skip
     # zero-frame, one-frame and odd-sized videos; files that are not videos
-    Case("reference_zero_frames", ENCODE, REF, {"1": {"file": "empty.mp4"}}, video("empty.mp4", 0),
-         refused="Invalid video file", at="LoadVideo"),  # fmt: skip
-    Case("reference_one_frame", ENCODE, RESYN, {"1": {"file": "one.mp4"}, "9": FAST}, video("one.mp4", 1),
-         video=(1, 64, 64)),  # fmt: skip
-    Case("reference_odd_size", PREVIEW, REF,
-         {"1": {"file": "odd.mp4"}, "8": {"class_type": "SaveImage", "inputs": {"images": ["6", 0],
-                                                                                "filename_prefix": "semanticgen/odd"}}},
-         video("odd.mp4", 7, 37, 53, "yuv444p"), video=(7, 37, 53)),  # fmt: skip (H.264 cannot store 37×53: PNGs)
-    Case("reference_odd_size_resynthesis", LAT_SAMPLER, RESYN, {"1": {"file": "odd.mp4"}, "9": FAST},
-         video("odd.mp4", 7, 37, 53, "yuv444p"), video=(5, 32, 48)),  # fmt: skip
+    Case(
+        "reference_zero_frames",
+        ENCODE,
+        REF,
+        {"1": {"file": "empty.mp4"}},
+        video("empty.mp4", 0),
+        refused="Invalid video file",
+        at="LoadVideo",
+    ),  # fmt: skip
+    Case(
+        "reference_one_frame",
+        ENCODE,
+        RESYN,
+        {"1": {"file": "one.mp4"}, "9": FAST},
+        video("one.mp4", 1),
+        video=(1, 64, 64),
+    ),  # fmt: skip
+    Case(
+        "reference_odd_size",
+        PREVIEW,
+        REF,
+        {
+            "1": {"file": "odd.mp4"},
+            "8": {"class_type": "SaveImage", "inputs": {"images": ["6", 0], "filename_prefix": "semanticgen/odd"}},
+        },
+        video("odd.mp4", 7, 37, 53, "yuv444p"),
+        video=(7, 37, 53),
+    ),  # fmt: skip (H.264 cannot store 37×53: PNGs)
+    Case(
+        "reference_odd_size_resynthesis",
+        LAT_SAMPLER,
+        RESYN,
+        {"1": {"file": "odd.mp4"}, "9": FAST},
+        video("odd.mp4", 7, 37, 53, "yuv444p"),
+        video=(5, 32, 48),
+    ),  # fmt: skip
     Case("semantic_one_frame", SEM_SAMPLER, T2V, {"5": {"frames": 1, **FAST}, "7": FAST}, video=(1, 64, 64)),
-    Case("encode_not_a_video", ENCODE, REF, {"1": {"file": "notes.mp4"}},
-         lambda base: (base / "input" / "notes.mp4").write_text("this is not a video\n" * 50),
-         failed=("video: could not decode the input as a video",)),  # fmt: skip
-    Case("encode_nothing_connected", ENCODE, REF, {"3": {"video": None}},
-         failed=("video / images: connect a reference video or a batch of frames",)),  # fmt: skip
-    Case("cache_not_a_video", CACHE, T2V, build_cache(videos="garbage"),
-         video_folder("garbage", ("a.mp4", "not a video\n" * 40), ("a.txt", "a caption")),
-         failed=("videos: a.mp4 could not be decoded as a video",)),  # fmt: skip
-    Case("cache_no_usable_clip", CACHE, T2V, build_cache(videos="too_short"),
-         video_folder("too_short", ("short.mp4", None), ("short.txt", "a caption")),
-         failed=("videos: none of the 1 videos", "has at least 9 frames")),  # fmt: skip
+    Case(
+        "encode_not_a_video",
+        ENCODE,
+        REF,
+        {"1": {"file": "notes.mp4"}},
+        lambda base: (base / "input" / "notes.mp4").write_text("this is not a video\n" * 50),
+        failed=("video: could not decode the input as a video",),
+    ),  # fmt: skip
+    Case(
+        "encode_nothing_connected",
+        ENCODE,
+        REF,
+        {"3": {"video": None}},
+        failed=("video / images: connect a reference video or a batch of frames",),
+    ),  # fmt: skip
+    Case(
+        "cache_not_a_video",
+        CACHE,
+        T2V,
+        build_cache(videos="garbage"),
+        video_folder("garbage", ("a.mp4", "not a video\n" * 40), ("a.txt", "a caption")),
+        failed=("videos: a.mp4 could not be decoded as a video",),
+    ),  # fmt: skip
+    Case(
+        "cache_no_usable_clip",
+        CACHE,
+        T2V,
+        build_cache(videos="too_short"),
+        video_folder("too_short", ("short.mp4", None), ("short.txt", "a caption")),
+        failed=("videos: none of the 1 videos", "has at least 9 frames"),
+    ),  # fmt: skip
     # NaN / inf (JSON NaN passes ComfyUI's range checks; inf does not)
-    Case("encode_sample_fps_nan", ENCODE, REF, {"3": {"sample_fps": NAN}},
-         failed=("sample_fps: expected a positive number, got nan",)),  # fmt: skip
+    Case(
+        "encode_sample_fps_nan",
+        ENCODE,
+        REF,
+        {"3": {"sample_fps": NAN}},
+        failed=("sample_fps: expected a positive number, got nan",),
+    ),  # fmt: skip
     Case("encode_sample_fps_inf", ENCODE, REF, {"3": {"sample_fps": float("inf")}}, refused="sample_fps"),
     Case("semantic_cfg_nan", SEM_SAMPLER, T2V, {"5": {"cfg": NAN}}, failed=("cfg: expected a finite guidance",)),
     Case("latent_shift_nan", LAT_SAMPLER, T2V, {"7": {"shift": NAN}}, failed=("shift: expected a finite",)),
     Case("latent_cfg_nan", LAT_SAMPLER, T2V, {"7": {"cfg": NAN}}, failed=("cfg: expected a finite guidance",)),
-    Case("latent_semantic_noise_nan", LAT_SAMPLER, T2V, {"7": {"semantic_noise": NAN}},
-         failed=("semantic_noise: expected 0 … 1, got nan",)),  # fmt: skip
+    Case(
+        "latent_semantic_noise_nan",
+        LAT_SAMPLER,
+        T2V,
+        {"7": {"semantic_noise": NAN}},
+        failed=("semantic_noise: expected 0 … 1, got nan",),
+    ),  # fmt: skip
     # sizes that would need more memory than the machine has: refused up front by the memory planner (a generator
     # trained at 16 px per token with no pixel limit asked for 8193 frames at 4096²: ~10⁸ tokens)
-    Case("semantic_run_larger_than_memory", SEM_SAMPLER, T2V,
-         {"4": {"model_name": "hires.safetensors"}, "5": {"frames": 8193, "width": 4096, "height": 4096}},
-         space_edit(SG, "toy_semantic_generator.safetensors", "hires.safetensors", pixels_per_token=16,
-                    max_pixels=4096 * 4096, sample_fps=8.0),
-         failed=("width × height × frames: the semantic generator would need about", "is free;",
-                 "use a smaller width × height or fewer frames")),  # fmt: skip
-    Case("plan_latent_generator_traversal", PLAN, "", plan_node(latent_generator="../../x.safetensors"),
-         refused="latent_generator"),  # fmt: skip
+    Case(
+        "semantic_run_larger_than_memory",
+        SEM_SAMPLER,
+        T2V,
+        {"4": {"model_name": "hires.safetensors"}, "5": {"frames": 8193, "width": 4096, "height": 4096}},
+        space_edit(
+            SG,
+            "toy_semantic_generator.safetensors",
+            "hires.safetensors",
+            pixels_per_token=16,
+            max_pixels=4096 * 4096,
+            sample_fps=8.0,
+        ),
+        failed=(
+            "width × height × frames: the semantic generator would need about",
+            "is free;",
+            "use a smaller width × height or fewer frames",
+        ),
+    ),  # fmt: skip
+    Case(
+        "plan_latent_generator_traversal",
+        PLAN,
+        "",
+        plan_node(latent_generator="../../x.safetensors"),
+        refused="latent_generator",
+    ),  # fmt: skip
     Case("plan_unknown_memory_preset", PLAN, "", plan_node(device_memory="1 TB"), refused="device_memory"),
     Case("plan_frames_negative", PLAN, "", plan_node(frames=-3), refused="frames"),
 ]

@@ -77,12 +77,24 @@ T2V, LONG, REF = "semanticgen_text_to_video", "semanticgen_long_video", "semanti
 IMAGES = {"class_type": "EmptyImage", "inputs": {"width": 224, "height": 224, "batch_size": 256, "color": 0x3366CC}}
 STAGES = [
     # 256 frames of 224×224, all shown to a 4-layer encoder: 8 chunks of 16 semantic steps
-    Stage("encoder", REF, "3", {"2": {"encoder_name": "interrupt_encoder.safetensors"},
-                                "9": IMAGES, "3": {"images": ["9", 0], "video": None, "sample_fps": 8.0}}),  # fmt: skip
+    Stage(
+        "encoder",
+        REF,
+        "3",
+        {
+            "2": {"encoder_name": "interrupt_encoder.safetensors"},
+            "9": IMAGES,
+            "3": {"images": ["9", 0], "video": None, "sample_fps": 8.0},
+        },
+    ),  # fmt: skip
     # 1025 frames of 192×192: 103 semantic steps × 49 tokens under full attention
     Stage("semantic sampling", T2V, "5", {"5": {"frames": 1025, "width": 192, "height": 192, "steps": 100}}),
-    Stage("latent sampling", T2V, "7",
-          {"5": {"frames": 129, "width": 128, "height": 128, "steps": 1}, "7": {"steps": 100, "sampler": "heun"}}),
+    Stage(
+        "latent sampling",
+        T2V,
+        "7",
+        {"5": {"frames": 129, "width": 128, "height": 128, "steps": 1}, "7": {"steps": 100, "sampler": "heun"}},
+    ),
     # 481 frames: 121 latent frames decoded one per chunk
     Stage("decode", LONG, "9", {"5": {"steps": 1}, "7": {"steps": 1}, "9": {"chunk": 1}}),
 ]

@@ -202,3 +202,36 @@ def test_memory_plan_node_reports_every_stage_and_advice(pack):
     )
     with pytest.raises(ValueError, match="choose at least one generator"):
         plan.execute(**{**args, "latent_generator": "none", "semantic_generator": "none"})
+
+
+def encode(nodes, encoder, images: torch.Tensor) -> torch.Tensor:
+    return (
+        nodes["SemanticGenEncode"].execute(encoder=encoder, fps=8.0, sample_fps=8.0, images=images).result[0].features
+    )
+
+
+def test_comfyui_partial_lowvram_loading_works_for_the_encoder_and_the_dits(pack, encoder):
+    """ComfyUI's own partial load (a memory budget smaller than the model) leaves layers offloaded and casts them
+    per use; that needs its `manual_cast` layers, which our DiTs are built from and the encoder is re-classed to.
+    Outputs equal the fully loaded model's."""
+    import comfy.ops
+
+    nodes, _ = pack
+    images = torch.rand(8, 64, 64, 3, generator=torch.Generator().manual_seed(0))
+    generator = (
+        nodes["SemanticGenSemanticGeneratorLoader"]
+        .execute(model_name="toy_semantic_generator.safetensors", dtype="fp32")
+        .result[0]
+    )
+    for patcher, run in (
+        (encoder, lambda: encode(nodes, encoder, images)),
+        (generator, lambda: sample_semantic(nodes, generator).features),
+    ):
+        linears = [m for m in patcher.model.modules() if isinstance(m, torch.nn.Linear)]
+        assert linears and all(isinstance(m, comfy.ops.manual_cast.Linear) for m in linears)
+        full = run()
+        patcher.unpatch_model()
+        patcher.patch_model(torch.device("cpu"), lowvram_model_memory=patcher.model_size() // 3)
+        assert patcher.model.model_lowvram and patcher.model.lowvram_patch_counter == 0  # partially loaded
+        torch.testing.assert_close(run(), full)
+        patcher.unpatch_model()
