@@ -184,6 +184,29 @@ class SemanticGenDiT(nn.Module):
         pt, ph, pw = self.config.patch_size
         return shape[2] // pt, shape[3] // ph, shape[4] // pw
 
+    def _positions(
+        self, grid: tuple[int, int, int], semantic_pos: torch.Tensor | None, window: int | None, device: torch.device
+    ) -> tuple[torch.Tensor, tuple[Windows, Windows] | None]:
+        """RoPE table (L, D_head/2, 2) and Swin (even, odd) layer windows (None = full attention) of a token layout.
+
+        Every step of a sampler (and both CFG branches) has the same layout, so the last one is kept and reused:
+        the key holds the grid, the semantic positions' values, the window and the device."""
+        sem_key = None if semantic_pos is None else (tuple(semantic_pos.shape), semantic_pos.cpu().numpy().tobytes())
+        key = (grid, sem_key, window, device)
+        cached = self.__dict__.get("_positions_cache")  # not a buffer: never in the state dict
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        cfg = self.config
+        pos = grid_positions(*grid, device=device)  # (Lx, 3)
+        if semantic_pos is not None:
+            pos = torch.cat([pos, semantic_pos.to(pos)], dim=0)  # (Lx + Ls, 3)
+        rope = rope_table(pos, cfg.head_dim, cfg.rope_theta)  # (L, D_head/2, 2)
+        parts = None
+        if window is not None:
+            parts = layer_partitions(pos[:, 0], window_in_tokens(window, cfg.patch_size[0]))
+        self.__dict__["_positions_cache"] = (key, (rope, parts))
+        return rope, parts
+
     # --- forward --------------------------------------------------------------------------------------------
 
     def forward(
@@ -209,7 +232,6 @@ class SemanticGenDiT(nn.Module):
         if (gt * cfg.patch_size[0], gh * cfg.patch_size[1], gw * cfg.patch_size[2]) != (t, h, w):
             raise ValueError(f"latent: size {(t, h, w)} is not a multiple of the patch size {cfg.patch_size}")
         tokens = rearrange(self.patch_embedding(x.float()).to(x.dtype), "b d t h w -> b (t h w) d")  # (B, Lx, D)
-        pos = grid_positions(gt, gh, gw, device=x.device)  # (Lx, 3)
         n_latent = tokens.shape[1]
         if semantic is not None:
             if not cfg.semantic_dim:
@@ -220,11 +242,7 @@ class SemanticGenDiT(nn.Module):
                 raise ValueError(f"semantic_pos: expected one position per semantic token ({semantic[0, 0].numel()})")
             sem = self.semantic_embedding(rearrange(semantic.to(tokens), "b c t h w -> b (t h w) c"))  # (B, Ls, D)
             tokens = torch.cat([tokens, sem], dim=1)
-            pos = torch.cat([pos, semantic_pos.to(pos)], dim=0)
-        rope = rope_table(pos, cfg.head_dim, cfg.rope_theta)  # (L, D_head/2, 2)
-        parts = None  # (even, odd) layer windows; None = full attention
-        if window is not None:
-            parts = layer_partitions(pos[:, 0], window_in_tokens(window, cfg.patch_size[0]))
+        rope, parts = self._positions((gt, gh, gw), semantic_pos if semantic is not None else None, window, x.device)
 
         e = self.time_embedding(sinusoidal_embedding(cfg.freq_dim, timestep).to(tokens))  # (B, D)
         e6 = rearrange(self.time_projection(e), "b (k d) -> b k d", k=6)  # (B, 6, D)
