@@ -13,13 +13,15 @@ Norms, RoPE, modulation and activations are elementwise (O(L·D)) and not counte
 
 from __future__ import annotations
 
+import copy
 import math
+import time
 from dataclasses import dataclass, replace
 
 import torch
 
 from bench.common import alternate
-from semanticgen.dit import DiTConfig, SemanticGenDiT, init_weights, semantic_positions
+from semanticgen.dit import DiTConfig, SemanticGenDiT, compile_blocks, init_weights, semantic_positions
 from semanticgen.features import SemanticSpace
 
 
@@ -100,17 +102,26 @@ def inputs(case: Case, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch
     return x, torch.tensor([500.0]), ctx
 
 
-def versus_wan(case: Case, repeats: int) -> dict:
-    """Item 1 and 2: one step of ours vs WanModel, alternately; achieved GFLOP/s of ours."""
+def versus_wan(case: Case, repeats: int, compiled: bool = False) -> dict:
+    """Item 1 and 2: one step of ours vs WanModel, alternately; achieved GFLOP/s of ours. `compiled` adds a third
+    contender: ours with `compile_blocks` (same weights), timed after its compiling first call."""
     ours = random_model(case.config)
     theirs = wan_model(ours)
     x, t, ctx = inputs(case)
+    fns = {"ours": lambda: ours(x, t, ctx), "wan": lambda: theirs(x, t, ctx)}
     with torch.no_grad():
-        err = (ours(x, t, ctx) - theirs(x, t, ctx)).abs().max().item()  # same computation, checked every run
-        timing = alternate({"ours": lambda: ours(x, t, ctx), "wan": lambda: theirs(x, t, ctx)}, repeats)
+        ref = ours(x, t, ctx)
+        err = (ref - theirs(x, t, ctx)).abs().max().item()  # same computation, checked every run
+        if compiled:
+            fast = compile_blocks(copy.deepcopy(ours))
+            t0 = time.perf_counter()
+            err_compiled = (fast(x, t, ctx) - ref).abs().max().item()
+            compile_s = time.perf_counter() - t0
+            fns["compiled"] = lambda: fast(x, t, ctx)
+        timing = alternate(fns, repeats)
     latent = math.prod(ours.latent_grid(x.shape))
     flops = step_flops(case.config, latent, case.text_tokens)
-    return {
+    out = {
         "case": case.name,
         "config": case.describe(),
         "tokens": latent,
@@ -123,6 +134,15 @@ def versus_wan(case: Case, repeats: int) -> dict:
         "max_abs_diff": err,
         "samples": timing.samples,
     }
+    if compiled:
+        out |= {
+            "compiled_s": timing.median("compiled"),
+            "compiled_ratio": timing.ratio("compiled", "wan"),
+            "compiled_gflops": flops / timing.median("compiled") / 1e9,
+            "compile_s": compile_s,
+            "compiled_max_abs_diff": err_compiled,
+        }
+    return out
 
 
 def semantic_overhead(case: Case, repeats: int) -> dict:

@@ -260,6 +260,15 @@ class SemanticGenDiT(nn.Module):
         )
 
 
+def compile_blocks(model: SemanticGenDiT, **options) -> SemanticGenDiT:
+    """Opt-in `torch.compile` of every block, in place (state-dict keys unchanged). The first forward pass compiles
+    (tens of seconds on a CPU, once per input shape); it pays off over many sampling steps of one shape. `options`
+    go to `torch.compile` (e.g. `mode="max-autotune"`)."""
+    for block in model.blocks:
+        block.compile(**options)
+    return model
+
+
 def latent_time(frame: torch.Tensor, temporal_compression: int = 4) -> torch.Tensor:
     """Source-frame time -> latent-frame position for Wan's causal VAE: latent k ≥ 1 holds frames
     4k-3 … 4k (centre 4k - 1.5), latent 0 holds frame 0."""
