@@ -183,12 +183,16 @@ class Direct:
         return times
 
 
-def run(repeats: int) -> dict:
-    """Cold server start + first prompt, then `repeats` rounds of (server, direct) in alternating order."""
+def run(repeats: int, threads: int) -> dict:
+    """Cold server start + first prompt, then `repeats` rounds of (server, direct) in alternating order; both sides
+    use `threads` torch threads (the server through OMP_NUM_THREADS, which it reads at start-up)."""
+    import os
+
     sys.path.insert(0, str(ROOT / "scripts"))
     from host import Server
 
-    threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
     prompt = workflow(PROMPTS[0], 0)
     base = Path(tempfile.mkdtemp(prefix="semanticgen-bench-comfy-"))
     t0 = time.perf_counter()

@@ -83,9 +83,7 @@ def plot(report: dict, path: Path) -> Path:
     img = Image.new("RGB", (W, H), "white")
     d = ImageDraw.Draw(img)
     ratios = [(f"DiT {r['case']}\nours/Wan", r["ratio"], 1.0) for r in report.get("dit", [])]
-    ratios += [
-        (f"sem. tokens {r['case']}\nwith/without", r["time_ratio"], r["goal"]) for r in report.get("semantic", [])
-    ]
+    ratios += [(f"semantic {r['case']}\nwith/without", r["time_ratio"], r["goal"]) for r in report.get("semantic", [])]
     if "graph" in report:
         ratios.append(("graph\nserver/direct", report["graph"]["ratio"], 1.05))
     if ratios:
