@@ -4,7 +4,7 @@ SETUP := scripts/setup.sh
 PORT ?= 8188
 PYTEST_ARGS ?=
 
-.PHONY: setup test serve lint workflows demo toy-models
+.PHONY: setup test serve lint workflows demo toy-models bench
 
 setup:
 	@bash $(SETUP) --browser >/dev/null
@@ -23,6 +23,11 @@ OUT ?= out/semanticgen_demo.mp4
 demo:
 	@eval "$$(bash $(SETUP))" && SEMANTICGEN_COMFYUI="$$COMFYUI" "$$VENV/bin/python" scripts/demo.py \
 	  --workflow "$(WORKFLOW)" --prompt "$(PROMPT)" --seed $(SEED) --out "$(OUT)" $(if $(FRAMES),--frames $(FRAMES))
+
+# Performance report (issue 9): prints a table, writes bench/results/latest.{json,png}. BENCH_ARGS=--quick for a short run.
+BENCH_ARGS ?=
+bench:
+	@eval "$$(bash $(SETUP))" && SEMANTICGEN_COMFYUI="$$COMFYUI" "$$VENV/bin/python" bench/run.py $(BENCH_ARGS)
 
 toy-models:
 	@bash scripts/toy/train_all.sh

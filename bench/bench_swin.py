@@ -2,6 +2,7 @@
 
     python bench/bench_swin.py            # ~1.5 min on an idle 2-core CPU
     python bench/bench_swin.py --threads 2
+    python bench/bench_swin.py --lengths 1 2 --json out.json   # what `bench/run.py --quick` runs
 
 One "step" is one latent-generator forward pass (one Euler step without CFG) of a small-but-not-tiny DiT
 (dim 256, 4 heads, 4 layers) on a 128×128, 16 fps video with its in-context semantic tokens. Lengths 1×…8× are
@@ -14,6 +15,7 @@ fixed at 64 KiB so large tensors go back to the OS when freed and every step sta
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -88,6 +90,8 @@ def main() -> None:
         help="tokens per inference chunk (the library's default, 16384, is for "
         "GPU-sized videos; 1024 is about one window here, so the bounded part shows at this scale)",
     )
+    ap.add_argument("--lengths", type=int, nargs="+", default=[1, 2, 4, 8], help="multiples of 64 frames (+1)")
+    ap.add_argument("--json", type=Path, help="also write the rows here (bench/run.py reads them)")
     a = ap.parse_args()
     dit.CHUNK_TOKENS = a.chunk
     torch.set_num_threads(a.threads)
@@ -113,7 +117,7 @@ def main() -> None:
     print("-" * len(header))
     rows = []
     with torch.no_grad():
-        for mult in (1, 2, 4, 8):
+        for mult in a.lengths:
             frames = 64 * mult + 1
             x, sem, pos = latent_case(latent, frames, g)
             tokens = x.shape[2] * (SIZE // 16) ** 2 + pos.shape[0]
@@ -121,13 +125,13 @@ def main() -> None:
             swin = measure(lambda x=x, sem=sem, pos=pos: latent(x, t, ctx, sem, pos, window=a.window), a.repeats)
             prev = rows[-1] if rows else None
             growth = f"{full[0] / prev[1][0]:6.2f} {swin[0] / prev[2][0]:6.2f}" if prev else f"{'':>6} {'':>6}"
-            rows.append((mult, full, swin))
+            rows.append((mult, full, swin, frames, tokens))
             state = per_token_state(latent, tokens) / 2**20
             print(
                 f"{mult:>5}× {frames:>6} {tokens:>6} | {full[0]:7.3f} {swin[0]:7.3f} {full[0] / swin[0]:9.2f} | "
                 f"{growth} | {full[1]:8.1f} {swin[1]:8.1f} {state:9.1f} {swin[1] - state:9.1f}"
             )
-        x, sem, pos = latent_case(latent, 64 * 8 + 1, g)
+        x, sem, pos = latent_case(latent, 64 * a.lengths[-1] + 1, g)
         z = torch.randn(1, SPACE.channels, *sem.shape[2:], generator=g)
         sem_s, sem_mib = measure(lambda: semantic(z, t, ctx), max(5, a.repeats))  # short: more repeats
     full8, swin8 = rows[-1][1][0], rows[-1][2][0]
@@ -137,10 +141,38 @@ def main() -> None:
         "swin rest = swin MiB − per-token: the window-bounded part"
     )
     print(
-        f"semantic stage at 8× ({z[0, 0].numel()} tokens, full attention): {sem_s:.3f} s/step, {sem_mib:.1f} MiB; "
+        f"semantic stage at {a.lengths[-1]}× ({z[0, 0].numel()} tokens, full attention): {sem_s:.3f} s/step, "
+        f"{sem_mib:.1f} MiB; "
         f"its share of the total time (same steps in both stages): {sem_s / (sem_s + swin8):.1%} with the Swin "
         f"latent stage, {sem_s / (sem_s + full8):.1%} with a full-attention one"
     )
+    if a.json:
+        table = [
+            {
+                "length": m,
+                "frames": fr,
+                "tokens": tok,
+                "full_s": f[0],
+                "swin_s": s[0],
+                "full_mib": f[1],
+                "swin_mib": s[1],
+            }
+            for m, f, s, fr, tok in rows
+        ]
+        a.json.write_text(
+            json.dumps(
+                {
+                    "window": a.window,
+                    "threads": a.threads,
+                    "repeats": a.repeats,
+                    "rows": table,
+                    "semantic_s": sem_s,
+                    "semantic_tokens": z[0, 0].numel(),
+                    "semantic_share_swin": sem_s / (sem_s + swin8),
+                },
+                indent=1,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -40,7 +40,10 @@ def _load(key: str, name: str, dtype: str, blocks_to_swap: int, role: str):
     device = mm.get_torch_device()
     storage, compute = pick_dtypes(dtype, device)
     try:
-        model = load_dit(path, dtype=storage, operations=comfy.ops.manual_cast, compute_dtype=compute)
+        # ComfyUI's choice of layers: plain ones when weights are stored in the compute dtype (its partial loading
+        # switches any it leaves offloaded to casting), casting ones (manual_cast) otherwise, e.g. fp8 storage
+        ops = comfy.ops.pick_operations(storage, compute, load_device=device)
+        model = load_dit(path, dtype=storage, operations=ops, compute_dtype=compute)
     except CheckpointError as e:
         raise ValueError(f"model_name: {e}") from e
     is_latent = bool(model.config.semantic_dim)

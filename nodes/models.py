@@ -133,10 +133,10 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 
 def comfy_layers(module: torch.nn.Module) -> torch.nn.Module:
-    """Re-class the plain torch layers of a third-party model (transformers' vision tower) as ComfyUI's
-    `manual_cast` layers, weights untouched: ComfyUI's partial (lowvram) loading can then leave any of them offloaded
-    and cast each as it runs, as it does for our DiTs (built from those layers)."""
-    ops = comfy.ops.manual_cast
+    """Re-class the plain torch layers of a third-party model (transformers' vision tower) as ComfyUI's layers
+    (`disable_weight_init`: same computation), weights untouched: ComfyUI's partial (lowvram) loading can then leave
+    any of them offloaded and cast each as it runs, as it does for our DiTs (built from ComfyUI's layers)."""
+    ops = comfy.ops.disable_weight_init
     classes = {torch.nn.Linear: ops.Linear, torch.nn.Conv3d: ops.Conv3d, torch.nn.Conv2d: ops.Conv2d,
                torch.nn.LayerNorm: ops.LayerNorm, torch.nn.Embedding: ops.Embedding}  # fmt: skip
     for m in module.modules():

@@ -273,6 +273,29 @@ class SemanticGenDiT(nn.Module):
         pt, ph, pw = self.config.patch_size
         return shape[2] // pt, shape[3] // ph, shape[4] // pw
 
+    def _positions(
+        self, grid: tuple[int, int, int], semantic_pos: torch.Tensor | None, window: int | None, device: torch.device
+    ) -> tuple[torch.Tensor, tuple[Windows, Windows] | None]:
+        """RoPE table (L, D_head/2, 2) and Swin (even, odd) layer windows (None = full attention) of a token layout.
+
+        Every step of a sampler (and both CFG branches) has the same layout, so the last one is kept and reused:
+        the key holds the grid, the semantic positions' values, the window and the device."""
+        sem_key = None if semantic_pos is None else (tuple(semantic_pos.shape), semantic_pos.cpu().numpy().tobytes())
+        key = (grid, sem_key, window, device)
+        cached = self.__dict__.get("_positions_cache")  # not a buffer: never in the state dict
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        cfg = self.config
+        pos = grid_positions(*grid, device=device)  # (Lx, 3)
+        if semantic_pos is not None:
+            pos = torch.cat([pos, semantic_pos.to(pos)], dim=0)  # (Lx + Ls, 3)
+        rope = rope_table(pos, cfg.head_dim, cfg.rope_theta)  # (L, D_head/2, 2)
+        parts = None
+        if window is not None:
+            parts = layer_partitions(pos[:, 0], window_in_tokens(window, cfg.patch_size[0]))
+        self.__dict__["_positions_cache"] = (key, (rope, parts))
+        return rope, parts
+
     # --- forward --------------------------------------------------------------------------------------------
 
     def forward(
@@ -298,7 +321,6 @@ class SemanticGenDiT(nn.Module):
         if (gt * cfg.patch_size[0], gh * cfg.patch_size[1], gw * cfg.patch_size[2]) != (t, h, w):
             raise ValueError(f"latent: size {(t, h, w)} is not a multiple of the patch size {cfg.patch_size}")
         n_latent, per_t, pt = gt * gh * gw, gh * gw, cfg.patch_size[0]
-        pos = grid_positions(gt, gh, gw, device=x.device)  # (Lx, 3)
         n_sem = 0
         if semantic is not None:
             if not cfg.semantic_dim:
@@ -308,7 +330,6 @@ class SemanticGenDiT(nn.Module):
             n_sem = semantic[0, 0].numel()
             if semantic_pos is None or semantic_pos.shape[0] != n_sem:
                 raise ValueError(f"semantic_pos: expected one position per semantic token ({n_sem})")
-            pos = torch.cat([pos, semantic_pos.to(pos)], dim=0)
         tokens = x.new_empty(b, n_latent + n_sem, cfg.dim)  # (B, L, D): latent tokens, then semantic tokens
         step = max(1, CHUNK_TOKENS // per_t)  # token frames embedded at once
         for t0 in range(0, gt, step):
@@ -318,10 +339,7 @@ class SemanticGenDiT(nn.Module):
         if semantic is not None:
             sem = rearrange(semantic.to(tokens), "b c t h w -> b (t h w) c")  # (B, Ls, c)
             tokens[:, n_latent:] = self.semantic_embedding(sem)
-        rope = rope_table(pos, cfg.head_dim, cfg.rope_theta)  # (L, D_head/2, 2)
-        parts = None  # (even, odd) layer windows; None = full attention
-        if window is not None:
-            parts = layer_partitions(pos[:, 0], window_in_tokens(window, cfg.patch_size[0]))
+        rope, parts = self._positions((gt, gh, gw), semantic_pos if semantic is not None else None, window, x.device)
 
         e = self.time_embedding(sinusoidal_embedding(cfg.freq_dim, timestep).to(tokens))  # (B, D)
         e6 = rearrange(self.time_projection(e), "b (k d) -> b k d", k=6)  # (B, 6, D)
@@ -337,6 +355,15 @@ class SemanticGenDiT(nn.Module):
         return rearrange(
             out, "b (t h w) (pt ph pw c) -> b c (t pt) (h ph) (w pw)", t=gt, h=gh, w=gw, pt=pt, ph=ph, pw=pw
         )
+
+
+def compile_blocks(model: SemanticGenDiT, **options) -> SemanticGenDiT:
+    """Opt-in `torch.compile` of every block, in place (state-dict keys unchanged). The first forward pass compiles
+    (tens of seconds on a CPU, once per input shape); it pays off over many sampling steps of one shape. `options`
+    go to `torch.compile` (e.g. `mode="max-autotune"`)."""
+    for block in model.blocks:
+        block.compile(**options)
+    return model
 
 
 def latent_time(frame: torch.Tensor, temporal_compression: int = 4) -> torch.Tensor:
@@ -410,17 +437,23 @@ def read_dit_config(path) -> tuple[DiTConfig, SemanticSpace | None]:
     return config, space
 
 
-def is_matrix(name: str, t: torch.Tensor) -> bool:
-    """Linear and conv weights: what low-precision (fp8) storage applies to. Norms, biases and modulation keep
-    the compute dtype; they are small and sensitive."""
-    return name.endswith("weight") and t.ndim >= 2
+FP32_KEYS = ("patch_embedding.",)  # kept in fp32 whatever the storage dtype: the input is embedded in fp32, as in Wan
+
+
+def storage_dtype(name: str, t: torch.Tensor, dtype: torch.dtype, small: torch.dtype | None = None) -> torch.dtype:
+    """How `cast_weights` stores a parameter: linear and conv matrices as `dtype`; everything else (norms, biases,
+    modulation: small and sensitive) as `small` when given; the patch embedding always in fp32."""
+    if name.startswith(FP32_KEYS):
+        return torch.float32
+    if small is None or (name.endswith("weight") and t.ndim >= 2):
+        return dtype
+    return small
 
 
 def cast_weights(model: nn.Module, dtype: torch.dtype, small: torch.dtype | None = None) -> nn.Module:
-    """Store matrices as `dtype` and everything else as `small` (default: `dtype` too)."""
     with torch.no_grad():
         for name, p in model.named_parameters():
-            p.data = p.data.to(dtype if small is None or is_matrix(name, p) else small)
+            p.data = p.data.to(storage_dtype(name, p, dtype, small))
     return model
 
 

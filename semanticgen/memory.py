@@ -28,7 +28,7 @@ from torch import nn
 
 from . import dit
 from .compressor import CompressorConfig, SemanticCompressor
-from .dit import DiTConfig, SemanticGenDiT, is_matrix
+from .dit import DiTConfig, SemanticGenDiT, storage_dtype
 from .encoder import EncoderConfig
 from .features import SemanticSpace
 
@@ -41,13 +41,11 @@ def element_size(dtype: torch.dtype) -> int:
 
 
 def weight_bytes(module: nn.Module, dtype: torch.dtype | None = None, small: torch.dtype | None = None) -> int:
-    """Bytes of all parameters and persistent buffers stored as `dtype` (default: as they are). With `small`,
-    only matrices take `dtype` and the rest takes `small`, as `dit.cast_weights` stores them."""
+    """Bytes of all parameters and persistent buffers stored as `dit.cast_weights` stores them in `dtype` (and
+    `small`), or as they are when `dtype` is None."""
 
     def size(name: str, t: torch.Tensor) -> int:
-        if dtype is None:
-            return t.element_size()
-        return element_size(dtype if small is None or is_matrix(name, t) else small)
+        return t.element_size() if dtype is None else element_size(storage_dtype(name, t, dtype, small))
 
     tensors = [*module.named_parameters(), *((n, b) for n, b in module.named_buffers() if b is not None)]
     return sum(t.numel() * size(n, t) for n, t in tensors)

@@ -142,3 +142,11 @@ def test_pipeline_names_mismatched_batches():
     sem = SemanticVideo(torch.zeros(1, 8, 1, 2, 2), 8.0, 9, (64, 64), (0, 4), compressed=True)
     with pytest.raises(ValueError, match="negative: conditioning has batch 2, expected 1"):
         generate_latent(gen, torch.zeros(1, 4, 384), torch.zeros(2, 4, 384), sem, 0.0, SamplingOptions(steps=1))
+
+
+def test_compile_blocks_keeps_the_wan_key_layout():
+    from semanticgen.dit import compile_blocks
+
+    model = tiny_dit()
+    keys = list(model.state_dict())
+    assert list(compile_blocks(model).state_dict()) == keys  # compiled lazily, on the first forward pass

@@ -19,8 +19,9 @@ from semanticgen.memory import compressor_weight_bytes, dit_weight_bytes, encode
     ],
 )
 def test_dit_weight_bytes_of_wan_sizes(config, params):
-    assert dit_weight_bytes(config, torch.bfloat16) == 2 * params
     assert dit_weight_bytes(config, torch.float32) == 4 * params
+    patch = config.in_dim * 4 * config.dim + config.dim  # the patch embedding stays fp32, as in ComfyUI's WanModel
+    assert dit_weight_bytes(config, torch.bfloat16) == 2 * params + 2 * patch
 
 
 def test_semantic_embedding_adds_its_exact_size():

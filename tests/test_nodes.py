@@ -212,7 +212,7 @@ def encode(nodes, encoder, images: torch.Tensor) -> torch.Tensor:
 
 def test_comfyui_partial_lowvram_loading_works_for_the_encoder_and_the_dits(pack, encoder):
     """ComfyUI's own partial load (a memory budget smaller than the model) leaves layers offloaded and casts them
-    per use; that needs its `manual_cast` layers, which our DiTs are built from and the encoder is re-classed to.
+    per use; that needs ComfyUI's layer classes, which our DiTs are built from and the encoder is re-classed to.
     Outputs equal the fully loaded model's."""
     import comfy.ops
 
@@ -228,7 +228,7 @@ def test_comfyui_partial_lowvram_loading_works_for_the_encoder_and_the_dits(pack
         (generator, lambda: sample_semantic(nodes, generator).features),
     ):
         linears = [m for m in patcher.model.modules() if isinstance(m, torch.nn.Linear)]
-        assert linears and all(isinstance(m, comfy.ops.manual_cast.Linear) for m in linears)
+        assert linears and all(isinstance(m, comfy.ops.CastWeightBiasOp) for m in linears)
         full = run()
         patcher.unpatch_model()
         patcher.patch_model(torch.device("cpu"), lowvram_model_memory=patcher.model_size() // 3)

@@ -1,0 +1,56 @@
+"""Timing helpers shared by the suite: alternating medians, a CPU-time clock, the measured matmul peak."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+
+def clock() -> float:
+    """With one torch thread, the CPU time of this thread (other processes on a shared CPU barely disturb it);
+    with more threads, wall time."""
+    return time.thread_time() if torch.get_num_threads() == 1 else time.perf_counter()
+
+
+@dataclass
+class Timing:
+    """Seconds per call of each contender, from rounds that called them alternately."""
+
+    samples: dict[str, list[float]]
+
+    def median(self, name: str) -> float:
+        return statistics.median(self.samples[name])
+
+    def ratio(self, a: str, b: str) -> float:
+        """Median of the per-round ratios a/b: both were measured back to back, so load changes cancel."""
+        return statistics.median(x / y for x, y in zip(self.samples[a], self.samples[b], strict=True))
+
+
+def alternate(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> Timing:
+    """Call every function `warmup` times, then `repeats` rounds calling each once, the order rotating per round
+    (so no contender always runs first, after the other's caches and allocations)."""
+    names = list(fns)
+    for _ in range(warmup):
+        for n in names:
+            fns[n]()
+    samples: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(repeats):
+        for n in names[r % len(names) :] + names[: r % len(names)]:
+            t0 = clock()
+            fns[n]()
+            samples[n].append(clock() - t0)
+    return Timing(samples)
+
+
+def matmul_peak(n: int = 2048, repeats: int = 5) -> float:
+    """Achieved fp32 GFLOP/s of a large square `torch.mm` (2n³ FLOPs), median of `repeats`: the machine's
+    practical peak for the dense work a DiT step consists of."""
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
+    out = torch.empty(n, n)
+    timing = alternate({"mm": lambda: torch.mm(a, b, out=out)}, repeats)
+    return 2 * n**3 / timing.median("mm") / 1e9
