@@ -293,10 +293,8 @@ def report(
     JSON-ready (the planner node shows its text; the frontend route returns it)."""
     stages = plan(latent, semantic, space, s)
     peak = max(st.peak for st in stages)
-    tips = [] if peak <= budget else [t.text for t in recommend(latent, semantic, space, s, budget)]
-    verdict = f"fits in {gib(budget)}" if peak <= budget else f"does not fit in {gib(budget)}: "
-    if peak > budget:
-        verdict += advice(tips)
+    tips = [] if peak <= budget else recommend(latent, semantic, space, s, budget)
+    verdict = f"fits in {gib(budget)}" if peak <= budget else f"does not fit in {gib(budget)}: {advice(tips)}"
     return {
         "stages": [
             {"stage": st.stage, "weights": st.weights, "activations": st.activations, "host": st.host, "peak": st.peak}
@@ -306,6 +304,6 @@ def report(
         "host": host_bytes(stages),
         "budget": budget,
         "fits": peak <= budget,
-        "advice": tips,
+        "advice": [t.text for t in tips],
         "text": "\n".join([describe(stages), f"host memory for weights: {gib(host_bytes(stages))}", verdict]),
     }

@@ -147,3 +147,14 @@ def test_recommendations_fit_the_budget_and_name_the_setting():
         assert max(st.peak for st in plan(latent, semantic, space, tip.settings)) <= 24 * GiB, tip.text
     assert "blocks_to_swap" in advice(tips)
     assert recommend(latent, semantic, space, Settings(width=64, height=64, frames=5), 10_000 * GiB) == []
+
+
+def test_report_says_what_to_change():
+    from semanticgen.features import SemanticSpace
+    from semanticgen.memory import GiB, Settings, report
+
+    r = report(DiTConfig.wan21_14b(semantic_dim=64), None, SemanticSpace(), Settings(), 8 * GiB)
+    assert not r["fits"] and r["advice"] and r["advice"][0].startswith("set blocks_to_swap ≥")
+    assert f"does not fit in 8.00 GiB: {r['advice'][0]}" in r["text"] and "latent generator: peak" in r["text"]
+    ok = report(DiTConfig.wan21_1_3b(semantic_dim=64), None, SemanticSpace(), Settings(), 24 * GiB)
+    assert ok["fits"] and ok["advice"] == [] and "fits in 24.00 GiB" in ok["text"]
