@@ -121,6 +121,7 @@ class Settings:
     blocks_to_swap: int = 0  # per DiT, the blocks kept in host memory and streamed in
     weight_dtype: torch.dtype = torch.bfloat16
     compute_dtype: torch.dtype = torch.bfloat16
+    batch: int = 1  # videos per call (CFG's two branches run one after the other)
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def dit_stage(name: str, config: DiTConfig, tokens: int, window_tokens: int | No
     )
     swapped = min(s.blocks_to_swap, config.num_layers)
     resident = total - swapped * block + min(2, swapped) * block  # two slots take turns with the swapped blocks
-    act = dit_activation_bytes(config, tokens, window_tokens, s.compute_dtype, s.weight_dtype)
+    act = s.batch * dit_activation_bytes(config, tokens, window_tokens, s.compute_dtype, s.weight_dtype)
     return StageEstimate(name, resident, act, swapped * block)
 
 

@@ -126,7 +126,7 @@ def generate_semantic(
     check_options(opts)
     check_context(positive, model, "positive")
     check_context(negative, model, "negative", positive.shape[0])
-    check_memory(model, Settings(width=width, height=height, frames=frames), opts)
+    check_memory(model, Settings(width=width, height=height, frames=frames, batch=positive.shape[0]), opts)
     idx, (gh, gw) = space.layout(frames, height, width)
     shape = (positive.shape[0], model.config.in_dim, -(-len(idx) // space.temporal_patch), gh, gw)
     velocity = cfg_velocity(
@@ -189,7 +189,7 @@ def generate_latent(
         window_in_tokens(window, model.config.patch_size[0])  # refuse a bad window before sampling starts
     shape = latent_shape(sem, space, model.config.in_dim, model.config.patch_size)
     (height, width), attention = sem.video_size, "full" if window is None else "swin"
-    check_memory(model, Settings(width, height, sem.video_frames, attention, window or 1), opts)
+    check_memory(model, Settings(width, height, sem.video_frames, attention, window or 1, batch=shape[0]), opts)
     z_sem = noise_semantic(sem.features, semantic_noise, cpu_noise(tuple(sem.features.shape), opts.seed + 1))
     pos = semantic_positions(sem.step_bounds(), sem.grid, model.latent_grid(shape), space.vae_temporal)
     kw = dict(semantic=z_sem, semantic_pos=pos, window=window)
