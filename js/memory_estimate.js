@@ -19,7 +19,7 @@ const COLOURS = { fits: "#6fcf7f", over: "#ff6b6b", info: "#9a9a9a" };
 const LINE = "memory estimate";
 const DEBOUNCE_MS = 250;
 
-const samplers = new Set(); // sampler nodes created so far (removed ones have no graph and are dropped)
+const samplers = new Set(); // sampler nodes created so far (dropped once their graph no longer holds them)
 let timer = null;
 
 function value(node, name) {
@@ -99,8 +99,8 @@ function scheduleRefresh() {
   clearTimeout(timer);
   timer = setTimeout(() => {
     for (const node of samplers) {
-      if (node.graph) refresh(node);
-      else samplers.delete(node);
+      if (node.graph?.getNodeById(node.id) === node) refresh(node);
+      else samplers.delete(node); // removed, or its workflow was replaced
     }
   }, DEBOUNCE_MS);
 }
