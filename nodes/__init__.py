@@ -7,11 +7,13 @@ from .decode import ChunkedVAEDecode
 from .generate import LatentGeneratorLoader, LatentSampler, SemanticGeneratorLoader, SemanticSampler
 from .models import copy_sample_inputs, register_model_folders
 from .plan import MemoryPlan
+from .routes import register_routes
 from .semantic import Compress, CompressorLoader, Encode, EncoderLoader, Preview
 from .text import TextEncode, TextEncoderLoader
 
 register_model_folders()
 copy_sample_inputs()
+register_routes()
 
 NODES: list[type[io.ComfyNode]] = [
     TextEncoderLoader,

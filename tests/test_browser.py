@@ -23,7 +23,8 @@ def frontend(server):
     server.post("/api/settings", {"Comfy.TutorialCompleted": True})
     ARTIFACTS.mkdir(exist_ok=True)
     cmd = ["node", str(ROOT / "tests" / "browser" / "frontend.cjs"), server.url, str(ARTIFACTS), *map(str, WORKFLOWS)]
-    env = {**os.environ, "NODE_PATH": str(Path(node_dir) / "node_modules")}
+    env = {**os.environ, "NODE_PATH": str(Path(node_dir) / "node_modules"),
+           "ESTIMATE_WORKFLOW": str(ROOT / "workflows" / "semanticgen_text_to_video.json")}  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)
@@ -66,6 +67,47 @@ def test_mode_widgets_follow_the_mode(frontend):
 
 
 def test_stages_are_coloured(frontend):
-    nodes = {n["type"]: n["color"] for r in frontend.values() if isinstance(r, dict) for n in r["nodes"]}
+    nodes = {n["type"]: n["color"] for name, r in frontend.items() if not name.startswith("__") for n in r["nodes"]}
     assert nodes["SemanticGenSemanticSampler"] and nodes["SemanticGenLatentSampler"]
     assert nodes["SemanticGenSemanticSampler"] != nodes["SemanticGenLatentSampler"]
+
+
+def test_memory_estimate_follows_the_widgets(frontend):
+    est = frontend["__estimate"]
+    print(f"estimate scenario: {est['seconds']:.1f} s")  # noqa: T201
+    loaded, width, frames = est["loaded"], est["width"], est["frames"]
+    assert loaded["stages"] == ["semantic generator"] and loaded["text"].startswith("peak ≈ "), loaded
+    assert width["peak"] > loaded["peak"] and width["text"] != loaded["text"], (loaded, width)
+    assert frames["peak"] > width["peak"] and frames["text"] != width["text"], (width, frames)
+    latent, latent_width = est["latent_loaded"], est["latent_width"]
+    assert latent["stages"] == ["latent generator"] and latent["text"].startswith("peak ≈ "), latent
+    assert latent_width["peak"] > latent["peak"]  # the Latent Sampler's size is the Semantic Sampler's
+    assert loaded["colour"] == frames["colour"] == latent["colour"]  # they all fit
+
+
+def test_memory_estimate_turns_red_over_budget(frontend):
+    est = frontend["__estimate"]
+    over = est["latent_over"]
+    assert over["budget"] == 8 * 10**9 and over["peak"] > over["budget"], over
+    assert " · over 7.45 GiB" in over["text"] and over["colour"] != est["loaded"]["colour"], over
+    assert est["over"]["peak"] < est["over"]["budget"] and est["over"]["colour"] == est["loaded"]["colour"]  # per stage
+
+
+def test_memory_preset_setting_sets_the_budget(frontend, server):
+    est = frontend["__estimate"]
+    setting = est["setting"]
+    _, info = server.get("/object_info/SemanticGenMemoryPlan")
+    spec = info["SemanticGenMemoryPlan"]["input"]["required"]["device_memory"]
+    presets = spec[1]["options"] if spec[0] == "COMBO" else spec[0]
+    assert setting["definition"]["options"] == presets  # the same presets as the Memory Plan node
+    assert setting["definition"]["defaultValue"] == setting["value"] == "this device"
+    assert est["frames"]["budget"] != 8 * 10**9  # this device: ComfyUI's free memory
+    assert est["preset"]["value"] == "8 GB" and est["preset"]["budget"] == 8 * 10**9
+    assert "7.45 GiB" in est["preset"]["text"] and est["preset"]["text"] != est["frames"]["text"]
+
+
+def test_latent_sampler_without_a_semantic_sampler_says_so(frontend):
+    (line,) = [e for e in frontend["semanticgen_reference_resynthesis"]["estimates"] if "Latent" in e["type"]]
+    assert line["text"] == "estimate: size from the semantic input"
+    sems = [e for name, r in frontend.items() if not name.startswith("__") for e in r["estimates"]]
+    assert all(e["text"].startswith("peak ≈ ") for e in sems if e["type"] == "SemanticGenSemanticSampler"), sems

@@ -1,8 +1,49 @@
 // Drive the real ComfyUI frontend in headless Chromium: load each workflow, report errors and graphToPrompt.
 // usage: node frontend.cjs SERVER_URL OUT_DIR workflow.json...   (prints one JSON object on stdout)
+// With ESTIMATE_WORKFLOW=file.json, the memory estimate is driven on that workflow's samplers afterwards.
 const { chromium } = require("playwright-core");
 const fs = require("fs");
 const path = require("path");
+
+// The memory estimate line on both samplers: after load, after width, frames and preset changes, and over budget.
+async function estimate(page, workflow) {
+  await page.evaluate(async (wf) => { await window.app.loadGraphData(wf); }, workflow);
+  return page.evaluate(async () => {
+    const SETTING = "SemanticGen.MemoryPreset";
+    const settings = window.app.extensionManager.setting;
+    const [sem, lat] = ["SemanticGenSemanticSampler", "SemanticGenLatentSampler"].map(
+      (type) => window.app.graph._nodes.find((n) => n.type === type));
+    const line = (n) => n.widgets.find((w) => w.name === "memory estimate");
+    const snap = (n) => ({ text: line(n).value, colour: line(n).colour, peak: line(n).plan?.peak ?? null,
+      budget: line(n).plan?.budget ?? null, stages: line(n).plan?.stages.map((s) => s.stage) ?? null });
+    const until = async (ok) => {
+      for (const t0 = Date.now(); Date.now() - t0 < 10000; await new Promise((r) => setTimeout(r, 50))) if (ok()) return;
+    };
+    const changed = (n, before) => until(() => line(n).plan && line(n).value !== before.text);
+    const set = (n, name, value) => { // as the widget's UI does it
+      const w = n.widgets.find((w) => w.name === name);
+      w.value = value;
+      w.callback?.(value);
+    };
+    const out = { setting: { definition: settings.settings[SETTING] ?? null, value: settings.get(SETTING) } };
+    const step = async (name, action) => { // both lines answer each change (the Latent Sampler's size is upstream)
+      const before = [snap(sem), snap(lat)];
+      await action();
+      await changed(sem, before[0]);
+      await changed(lat, before[1]);
+      [out[name], out[`latent_${name}`]] = [snap(sem), snap(lat)];
+    };
+    await until(() => line(sem).plan && line(lat).plan);
+    [out.loaded, out.latent_loaded] = [snap(sem), snap(lat)];
+    await step("width", () => set(sem, "width", 1024));
+    await step("frames", () => set(sem, "frames", 257));
+    await step("preset", () => settings.set(SETTING, "8 GB"));
+    out.preset.value = settings.get(SETTING);
+    await step("over", () => [["width", 4096], ["height", 4096], ["frames", 8193]].forEach(([k, v]) => set(sem, k, v)));
+    await settings.set(SETTING, "this device"); // the server keeps settings: leave the default behind
+    return out;
+  });
+}
 
 async function main() {
   const [url, outDir, ...files] = process.argv.slice(2);
@@ -22,6 +63,8 @@ async function main() {
     const name = path.basename(file, ".json");
     await page.evaluate(async (wf) => { await window.app.loadGraphData(wf); }, workflow);
     await page.waitForTimeout(500);
+    await page.waitForFunction(() => window.app.graph._nodes.every((n) => !n.widgets?.some(
+      (w) => w.name === "memory estimate" && w.value === "estimate: …")), null, { timeout: 15000 }).catch(() => {});
     const dialogs = await page.$$eval(".p-dialog", (els) => els.map((e) => e.innerText));
     const toasts = await page.$$eval(".p-toast-message", (els) => els.map((e) => e.innerText));
     const state = await page.evaluate(async () => {
@@ -42,7 +85,9 @@ async function main() {
         attention.callback?.(original);
         modes.push([before, after]);
       }
-      return { nodes, output, modes };
+      const estimates = window.app.graph._nodes.flatMap((n) => n.widgets?.filter((w) => w.name === "memory estimate")
+        .map((w) => ({ type: n.type, text: w.value })) ?? []);
+      return { nodes, output, modes, estimates };
     });
     await page.evaluate(() => { window.app.canvas.ds.offset = [40, 120]; window.app.canvas.ds.scale = 0.9; window.app.graph.setDirtyCanvas(true, true); });
     await page.waitForTimeout(200);
@@ -51,6 +96,12 @@ async function main() {
     for (const btn of await page.$$(".p-dialog .p-dialog-close-button")) await btn.click().catch(() => {});
     results[name] = { ...state, dialogs, toasts };
     for (const btn of await page.$$(".p-toast-close-button")) await btn.click().catch(() => {});
+  }
+  if (process.env.ESTIMATE_WORKFLOW) {
+    const workflow = JSON.parse(fs.readFileSync(process.env.ESTIMATE_WORKFLOW, "utf8"));
+    const t0 = Date.now();
+    results.__estimate = await estimate(page, workflow);
+    results.__estimate.seconds = (Date.now() - t0) / 1000;
   }
   results.__page_errors = consoleErrors;
   process.stdout.write(JSON.stringify(results));

@@ -1,0 +1,172 @@
+// A live memory estimate on the sampler nodes: the planner's peak for the node's stage (POST /semanticgen/plan),
+// green when it fits the device memory chosen in the settings (SemanticGen.MemoryPreset), red when it does not.
+// Drawn as canvas text in a widget that is never serialised: nothing the server says becomes HTML.
+import { app } from "../../scripts/app.js";
+import { api } from "../../scripts/api.js";
+
+const ROUTE = "/semanticgen/plan";
+const SETTING = "SemanticGen.MemoryPreset";
+const PRESETS = ["this device", "8 GB", "12 GB", "16 GB", "24 GB", "48 GB", "80 GB"]; // nodes/plan.py PRESETS
+const SAMPLERS = {
+  SemanticGenSemanticSampler: { loader: "SemanticGenSemanticGeneratorLoader", field: "semantic_generator",
+    stage: "semantic generator" },
+  SemanticGenLatentSampler: { loader: "SemanticGenLatentGeneratorLoader", field: "latent_generator",
+    stage: "latent generator" },
+};
+const LOADERS = Object.values(SAMPLERS).map((s) => s.loader);
+const WATCHED = ["width", "height", "frames", "attention", "window", "model_name", "dtype", "blocks_to_swap"];
+const COLOURS = { fits: "#6fcf7f", over: "#ff6b6b", info: "#9a9a9a" };
+const LINE = "memory estimate";
+const DEBOUNCE_MS = 250;
+
+const samplers = new Set(); // sampler nodes created so far (dropped once their graph no longer holds them)
+let timer = null;
+
+function value(node, name) {
+  return node?.widgets?.find((w) => w.name === name)?.value;
+}
+
+function upstream(node, input) {
+  const slot = node.findInputSlot(input);
+  return slot >= 0 ? node.getInputNode(slot) : null;
+}
+
+function bytes(n) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  for (; n >= 1024 && i < units.length - 1; i++) n /= 1024;
+  return `${n.toPrecision(3)} ${units[i]}`;
+}
+
+// The route's body for a sampler node, or a message saying why there is none.
+function request(node) {
+  const spec = SAMPLERS[node.comfyClass];
+  const loader = upstream(node, "model");
+  if (loader?.comfyClass !== spec.loader) return { message: "estimate: connect a generator loader" };
+  const video = node.comfyClass === "SemanticGenLatentSampler" ? upstream(node, "semantic") : node;
+  if (video?.comfyClass !== "SemanticGenSemanticSampler") return { message: "estimate: size from the semantic input" };
+  return {
+    body: {
+      latent_generator: "none",
+      semantic_generator: "none",
+      [spec.field]: value(loader, "model_name"),
+      width: value(video, "width"),
+      height: value(video, "height"),
+      frames: value(video, "frames"),
+      attention: value(node, "attention") ?? "full",
+      window: value(node, "window") ?? 8,
+      blocks_to_swap: value(loader, "blocks_to_swap"),
+      dtype: value(loader, "dtype"),
+      device_memory: app.extensionManager.setting.get(SETTING),
+    },
+  };
+}
+
+function show(line, text, colour, plan = null) {
+  Object.assign(line, { value: text, colour, plan });
+  line.node?.setDirtyCanvas?.(true, false);
+}
+
+async function refresh(node) {
+  const line = node.widgets?.find((w) => w.name === LINE);
+  if (!line) return;
+  const { body, message } = request(node);
+  if (message) {
+    line.key = null;
+    return show(line, message, COLOURS.info);
+  }
+  const key = JSON.stringify(body);
+  if (key === line.key) return; // nothing that matters changed
+  line.key = key;
+  const seq = (line.seq = (line.seq ?? 0) + 1);
+  try {
+    const res = await api.fetchApi(ROUTE, { method: "POST", headers: { "Content-Type": "application/json" }, body: key });
+    const plan = await res.json();
+    if (seq !== line.seq) return; // a newer request answers instead
+    if (!res.ok) throw new Error(plan.error ?? res.statusText);
+    const stage = plan.stages.find((s) => s.stage === SAMPLERS[node.comfyClass].stage);
+    const fits = stage.peak <= plan.budget;
+    const verdict = fits ? `fits ${bytes(plan.budget)}` : `over ${bytes(plan.budget)}: ${plan.advice[0] ?? "smaller video"}`;
+    show(line, `peak ≈ ${bytes(stage.peak)} · ${verdict}`, fits ? COLOURS.fits : COLOURS.over, plan);
+  } catch (e) {
+    if (seq !== line.seq) return;
+    line.key = null; // try again on the next change
+    show(line, `estimate unavailable: ${e.message}`, COLOURS.info);
+  }
+}
+
+function scheduleRefresh() {
+  clearTimeout(timer);
+  timer = setTimeout(() => {
+    for (const node of samplers) {
+      if (node.graph?.getNodeById(node.id) === node) refresh(node);
+      else samplers.delete(node); // removed, or its workflow was replaced
+    }
+  }, DEBOUNCE_MS);
+}
+
+function chain(owner, key, after) {
+  const original = owner[key];
+  owner[key] = function (...args) {
+    const result = original?.apply(this, args);
+    after();
+    return result;
+  };
+}
+
+function addLine(node) {
+  node.addCustomWidget({
+    name: LINE,
+    type: "semanticgen_memory_estimate",
+    value: "estimate: …",
+    colour: COLOURS.info,
+    serialize: false, // not in the workflow's widgets_values
+    options: { serialize: false }, // not in the prompt
+    draw(ctx, _node, width, y, height) {
+      ctx.save();
+      ctx.fillStyle = this.colour;
+      ctx.font = "12px sans-serif";
+      ctx.textBaseline = "middle";
+      ctx.fillText(String(this.value), 15, y + height / 2, width - 30);
+      ctx.restore();
+    },
+    computeSize: (width) => [width, 20],
+  });
+}
+
+function fitHeight(node) {
+  const height = node.computeSize()[1];
+  if (node.size[1] < height) node.setSize([node.size[0], height]);
+}
+
+app.registerExtension({
+  name: "SemanticGen.MemoryEstimate",
+  settings: [
+    {
+      id: SETTING,
+      category: ["SemanticGen", "Memory estimate", "Device memory"],
+      name: "Device memory the sampler estimate is checked against",
+      tooltip: "The memory estimate on the Semantic and Latent Sampler turns red when its peak exceeds this. " +
+        "\"this device\": the free memory of the machine ComfyUI runs on.",
+      type: "combo",
+      options: PRESETS,
+      defaultValue: "this device",
+      onChange: scheduleRefresh,
+    },
+  ],
+  nodeCreated(node) {
+    const sampler = node.comfyClass in SAMPLERS;
+    if (!sampler && !LOADERS.includes(node.comfyClass)) return;
+    for (const widget of node.widgets ?? []) if (WATCHED.includes(widget.name)) chain(widget, "callback", scheduleRefresh);
+    chain(node, "onConnectionsChange", scheduleRefresh);
+    if (!sampler) return;
+    addLine(node);
+    samplers.add(node);
+    scheduleRefresh();
+  },
+  loadedGraphNode(node) {
+    if (!(node.comfyClass in SAMPLERS)) return;
+    fitHeight(node); // a saved workflow's node size predates the estimate line
+    scheduleRefresh();
+  },
+});
