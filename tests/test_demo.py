@@ -65,9 +65,9 @@ def test_text_to_video_follows_the_prompt(demo_server):
     rates = {k: hits[k] / n for k in ("colour", "background", "shape", "motion")}
     print("prompt adherence", json.dumps(rates), misses)  # noqa: T201 (shown with -s)
     # issue targets: colour and background >= 90% (met); shape and motion >= 80% are NOT met by the shipped demo
-    # models (measured 42% / 25-33%, see README). Until they are, guard what they reach: better than chance.
+    # models (measured 42% / 50%, see README). Until they are, guard what they reach, one miss of slack.
     assert rates["colour"] >= 0.9 and rates["background"] >= 0.9, (rates, misses)
-    assert rates["shape"] > 1 / 3 and rates["motion"] >= 0.25, (rates, misses)
+    assert rates["shape"] >= 4 / 12 and rates["motion"] >= 5 / 12, (rates, misses)
 
 
 def test_reference_resynthesis_keeps_motion_and_follows_new_colour(demo_server):
