@@ -57,8 +57,11 @@ def test_what_no_setting_makes_fit_is_said(server):
 
 
 def test_what_a_setting_makes_fit_is_advised(server):
-    status, body = server.post("/semanticgen/plan", {**VALID, "width": 1024, "height": 1024, "frames": 8193})
+    # the tiny test generators at 2048² × 1321 frames: 8.09 GB with full attention (every token's keys and values
+    # held), under 8 GB with Swin
+    status, body = server.post("/semanticgen/plan", {**VALID, "width": 2048, "height": 2048, "frames": 1321})
     assert status == 200, body
+    assert body["advice"] == ["attention swin with window ≤ 44"], body["advice"]
     assert body["fits"] is False and body["advice"] and f"does not fit in 7.45 GiB: {body['advice'][0]}" in body["text"]
 
 
