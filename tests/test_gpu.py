@@ -9,7 +9,7 @@ import pytest
 import torch
 from tiny import random_dit
 
-from semanticgen.dit import DiTConfig, semantic_positions
+from semanticgen.dit import DiTConfig, cast_weights, semantic_positions
 from semanticgen.memory import Settings, dit_activation_bytes, dit_stage
 from semanticgen.offload import enable_block_swap
 
@@ -22,7 +22,8 @@ GRID, SEM_GRID = (6, 30, 52), (3, 4, 7)  # 21 latent frames of 480×832 would be
 def forward_memory(blocks_to_swap: int) -> tuple[torch.Tensor, int, int]:
     """(output, bytes allocated after loading, peak bytes during one forward)."""
     torch.cuda.empty_cache()
-    model = enable_block_swap(random_dit(CONFIG).to(torch.bfloat16), blocks_to_swap, pin=True)
+    model = cast_weights(random_dit(CONFIG), torch.bfloat16)  # as load_dit stores them (patch embedding fp32)
+    model = enable_block_swap(model, blocks_to_swap, pin=True)
     model.to("cuda")  # what ComfyUI's patcher does: the module tree (kept blocks + slots) goes to the device
     g = torch.Generator().manual_seed(0)
     x = torch.randn(1, 16, GRID[0], GRID[1] * 2, GRID[2] * 2, generator=g).to("cuda", torch.bfloat16)
