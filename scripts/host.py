@@ -79,13 +79,15 @@ def comfyui_path() -> Path:
 class Server:
     """A running ComfyUI. `post` / `get` speak JSON; `run` queues a prompt and waits for its history."""
 
-    def __init__(self, base: Path, port: int | None = None, extra: list[str] | None = None):
+    def __init__(
+        self, base: Path, port: int | None = None, extra: list[str] | None = None, env: dict[str, str] | None = None
+    ):
         self.base = prepare_base(base)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = base / "server.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         cmd = command(comfyui_path(), self.base, self.port, extra)
         self.proc = subprocess.Popen(cmd, cwd=comfyui_path(), stdout=self._log, stderr=subprocess.STDOUT, env=env)
         try:
