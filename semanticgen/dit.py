@@ -238,11 +238,34 @@ class Head(nn.Module):
         return self.head(self.norm(x) * (1 + scale) + shift)
 
 
+@dataclass(frozen=True)
+class FeatureNorm:
+    """Per-channel statistics of the features a generator was trained to produce, which it samples at unit scale
+    (as ComfyUI's latent formats scale VAE latents): flow matching from N(0, 1) noise wants targets of that scale,
+    and the compressor's outputs are not (their spread is whatever the KL term left)."""
+
+    mean: list[float]
+    std: list[float]
+
+    def _stats(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        view = (1, -1) + (1,) * (z.ndim - 2)  # channels on dim 1: (B, C, ...)
+        return torch.tensor(self.mean).to(z).view(view), torch.tensor(self.std).to(z).view(view)
+
+    def normalize(self, z: torch.Tensor) -> torch.Tensor:
+        mean, std = self._stats(z)
+        return (z - mean) / std
+
+    def denormalize(self, z: torch.Tensor) -> torch.Tensor:
+        mean, std = self._stats(z)
+        return z * std + mean
+
+
 class SemanticGenDiT(nn.Module):
     def __init__(self, config: DiTConfig, operations: ModuleType = nn, space: SemanticSpace | None = None):
         super().__init__()
         self.config = cfg = config
         self.space = space  # the semantic space it was trained in (pixels/frames per token), if known
+        self.feature_norm: FeatureNorm | None = None  # semantic generator: the scale its outputs are sampled at
         self.gradient_checkpointing = False  # training: recompute block activations in backward to save memory
         ops = operations
         self.patch_embedding = ops.Conv3d(cfg.in_dim, cfg.dim, kernel_size=cfg.patch_size, stride=cfg.patch_size)
@@ -419,8 +442,25 @@ KIND = "dit"
 
 
 def save_dit(model: SemanticGenDiT, path) -> Path:
-    extra = {"space": model.space} if model.space is not None else None
-    return save_checkpoint(path, model.state_dict(), KIND, model.config, extra)
+    extra = {"space": model.space, "feature_norm": model.feature_norm}
+    return save_checkpoint(path, model.state_dict(), KIND, model.config, {k: v for k, v in extra.items() if v})
+
+
+def read_feature_norm(path, config: DiTConfig) -> FeatureNorm | None:
+    name, meta = Path(path).name, read_metadata(path)
+    if "feature_norm" not in meta:
+        return None
+    try:
+        norm = config_from_dict(FeatureNorm, json.loads(meta["feature_norm"]), name)
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{name}: corrupt feature_norm metadata ({e})") from e
+    try:
+        ok = len(norm.mean) == len(norm.std) == config.out_dim and min(map(float, norm.std)) > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise CheckpointError(f"{name}: feature_norm needs {config.out_dim} means and positive stds")
+    return norm
 
 
 def read_dit_config(path) -> tuple[DiTConfig, SemanticSpace | None]:
@@ -475,6 +515,7 @@ def load_dit(
         model = SemanticGenDiT(config, operations, space)
     check_state_dict(model, state, name)
     model.load_state_dict(state, assign=True)
+    model.feature_norm = read_feature_norm(path, config)
     model.compute_dtype = compute_dtype or dtype
     return cast_weights(model, dtype, compute_dtype if compute_dtype not in (None, dtype) else None).eval()
 

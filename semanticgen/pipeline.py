@@ -134,6 +134,8 @@ def generate_semantic(
     )
     noise = cpu_noise(shape, opts.seed).to(_placement(model, opts)[0])  # drawn on the CPU: same result on any device
     z = sample(velocity, noise, sigmas(opts.steps, opts.shift), opts.sampler, callback).cpu()
+    if model.feature_norm is not None:  # sampled at unit scale: back to the compressor's scale
+        z = model.feature_norm.denormalize(z)
     return SemanticVideo(z, space.video_fps, frames, (height, width), idx, space.temporal_patch, compressed=True)
 
 

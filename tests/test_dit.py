@@ -80,6 +80,29 @@ def test_checkpoint_roundtrip_and_mismatch(tmp_path):
         load_dit(tmp_path / "bad.safetensors")
 
 
+@pytest.mark.parametrize(
+    "norm, error",
+    [
+        ({"mean": [0.5] * 16, "std": [2.0] * 16}, None),
+        ({"mean": [0.0] * 3, "std": [1.0] * 3}, "needs 16 means"),
+        ({"mean": [0.0] * 16, "std": [0.0] * 16}, "positive stds"),
+        ({"mean": [0.0] * 16, "std": ["x"] * 16}, "positive stds"),
+        ({"mean": [0.0] * 16}, "bad FeatureNorm"),
+    ],
+)
+def test_feature_norm_roundtrip_and_bad_metadata(tmp_path, norm, error):
+    from semanticgen.checkpoints import save_checkpoint
+    from semanticgen.dit import FeatureNorm
+
+    m = tiny_dit()
+    path = save_checkpoint(tmp_path / "gen.safetensors", m.state_dict(), "dit", m.config, {"feature_norm": norm})
+    if error is None:
+        assert load_dit(path).feature_norm == FeatureNorm(**norm)
+        return
+    with pytest.raises(CheckpointError, match=error):
+        load_dit(path)
+
+
 def semantic_case(model, g):
     x = torch.randn(1, 16, 5, 8, 8, generator=g)  # 17 frames -> 5 latent frames
     sem = torch.randn(1, 8, 2, 2, 2, generator=g)  # 2 semantic steps on a 2x2 grid

@@ -148,6 +148,23 @@ def test_every_generator_dtype_loads_runs_and_is_reported(pack, dtype, caplog):
     assert torch.isfinite(sem.features).all()
 
 
+def test_fp8_that_this_torch_cannot_convert_is_refused_naming_the_input(pack, monkeypatch):
+    """A torch without fp8 on the device (older builds, some backends) gets a clear error before any weight is read;
+    simulated by making the fp8 → compute conversion fail as such a torch does."""
+    nodes, _ = pack
+    to = torch.Tensor.to
+
+    def no_fp8(self, *args, **kwargs):
+        if self.dtype in (torch.float8_e4m3fn, torch.float8_e5m2):
+            raise RuntimeError("\"copy_kernel\" not implemented for 'Float8_e4m3fn'")
+        return to(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "to", no_fp8)
+    loader = nodes["SemanticGenLatentGeneratorLoader"]
+    with pytest.raises(ValueError, match=r"dtype: fp8_e4m3fn is not supported by this torch on cpu"):
+        loader.execute(model_name="toy_latent_generator.safetensors", dtype="fp8_e4m3fn")
+
+
 def test_block_swap_from_the_loader_gives_the_same_video_features(pack):
     nodes, _ = pack
     loader = nodes["SemanticGenSemanticGeneratorLoader"]

@@ -125,6 +125,39 @@ def test_same_seed_same_initialisation(cache, tmp_path):
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
 
 
+@pytest.mark.parametrize("target", ["sample", "mean"])
+def test_semantic_stage_trains_at_unit_scale_and_samples_back(cache, tmp_path, target):
+    """normalize_semantic: the exported semantic generator carries its targets' per-channel statistics (the exact
+    formula agrees with drawn posterior samples) and `generate_semantic` returns features at the compressor's scale."""
+    from semanticgen.compressor import load_compressor
+    from semanticgen.dit import load_dit
+    from semanticgen.pipeline import SamplingOptions, generate_semantic
+
+    compressor = train(config(cache, tmp_path / "latent", steps=2)) / "compressor.safetensors"
+    model = dict(MODEL, in_dim=8, out_dim=8, patch_size=(1, 1, 1), semantic_dim=0)
+    run = train(config(cache, tmp_path / "semantic", stage="semantic", compressor_path=str(compressor), model=model,
+                       normalize_semantic=True, semantic_target=target, steps=2))  # fmt: skip
+    generator = load_dit(run / "semantic_generator.safetensors")
+    norm = generator.feature_norm
+    assert norm is not None and len(norm.mean) == len(norm.std) == 8
+
+    data = CacheDataset(cache)
+    with torch.no_grad():
+        mean, logvar = load_compressor(compressor)(data.tensors["semantic"])  # (N, 8, Ts, Hs, Ws)
+    g = torch.Generator().manual_seed(0)
+    draws = [mean + (torch.exp(0.5 * logvar) * torch.randn(mean.shape, generator=g) if target == "sample" else 0)
+             for _ in range(200 if target == "sample" else 1)]  # fmt: skip
+    drawn = torch.cat(draws).transpose(0, 1).flatten(1)  # (8, all values)
+    assert torch.allclose(torch.tensor(norm.mean), drawn.mean(1), atol=0.02 * drawn.std().item())
+    assert torch.allclose(torch.tensor(norm.std), drawn.std(1), rtol=0.02)
+
+    text = data.tensors["text"][:2]
+    opts = SamplingOptions(steps=2, cfg=1.0)
+    scaled = generate_semantic(generator, text, None, 9, 64, 64, opts).features
+    generator.feature_norm = None
+    assert torch.allclose(scaled, norm.denormalize(generate_semantic(generator, text, None, 9, 64, 64, opts).features))
+
+
 @pytest.mark.slow
 def test_training_killed_mid_way_resumes_with_nothing_lost(cache, tmp_path):
     """SIGKILL during training: the last checkpoint is complete, and the resumed run ends exactly where an

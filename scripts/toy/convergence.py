@@ -67,7 +67,8 @@ def train_vae_variant(cache: Path, out: Path) -> tuple[Path, Path, Path]:
 def heldout_losses(cache: Path, compressor: Path, latent: Path, semantic: Path, rows: int = 256) -> dict[str, float]:
     """Flow losses of both stages on the same cached clips, timesteps and noise (compressor posterior means, no
     semantic noise). Stage 1 predicts VAE latents in both variants, so its loss compares directly; stage 2 works
-    in each variant's own space, so its loss is also given relative to the variance of its targets."""
+    in each variant's own space (at unit scale where the generator was trained so), so its loss is also given
+    relative to the variance of its targets."""
     from semanticgen.dit import semantic_positions
     from semanticgen.flow import add_noise
 
@@ -82,7 +83,7 @@ def heldout_losses(cache: Path, compressor: Path, latent: Path, semantic: Path, 
         out = {}
         for name, model, z0, kw in (
             ("stage 1 (latents)", lat_g, b["latents"], dict(semantic=z_sem, semantic_pos=pos)),
-            ("stage 2 (semantic)", sem_g, z_sem, {}),
+            ("stage 2 (semantic)", sem_g, sem_g.feature_norm.normalize(z_sem) if sem_g.feature_norm else z_sem, {}),
         ):
             noise = torch.randn(z0.shape, generator=g)
             losses = []
@@ -113,6 +114,7 @@ def adherence(semantic_path: Path, latent_path: Path, vae, frame_indices: list[i
             pos = te.encode([text])
             v = cfg_velocity(*(lambda x, s, c=c: sem_g(x, s * 1000, c) for c in (pos, null)), cfg)
             z = sample(v, cpu_noise((1, sem_g.config.in_dim, *grid), seed), sigmas(steps, 3.0), "euler")
+            z = sem_g.feature_norm.denormalize(z) if sem_g.feature_norm else z  # sampled at unit scale
             sem = SemanticVideo(z, 8.0, 17, (64, 64), tuple(frame_indices), temporal_patch, compressed=True)
             opts = SamplingOptions(seed=seed, steps=steps, cfg=cfg)
             latent = generate_latent(lat_g, pos, null, sem, 0.1, opts)

@@ -60,6 +60,10 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--init", type=Path, default=None, help="start from these weights (fine-tuning)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--contrast-loss", action="store_true",
+                    help="weigh each clip's error by 1/its contrast: low-contrast shapes count as much as bright ones")
+    ap.add_argument("--decoder-only", action="store_true",
+                    help="train only the decoder: the latent space (and all models trained on it) stays valid")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     vae, mean, std = build(a.dim)
@@ -67,7 +71,10 @@ def main() -> None:
         from safetensors.torch import load_file
 
         vae.load_state_dict(load_file(str(a.init)))
-    opt = torch.optim.Adam(vae.parameters(), lr=a.lr)
+    if a.decoder_only:
+        vae.encoder.requires_grad_(False)
+        vae.conv1.requires_grad_(False)
+    opt = torch.optim.Adam([p for p in vae.parameters() if p.requires_grad], lr=a.lr)
     partial = a.out.with_name(a.out.name + ".partial")
     step = 0
     if partial.exists():  # resume
@@ -86,10 +93,14 @@ def main() -> None:
         y0, x0 = (rng.randrange(0, a.size - a.crop + 1, 8) for _ in range(2))
         video = video[:, :, y0 : y0 + a.crop, x0 : x0 + a.crop]
         x = to_vae_input(video) + 1e-3 * torch.randn(a.batch, 3, a.frames, a.crop, a.crop)  # exact zeros give NaN grads
-        z = vae.encode(x)
+        with torch.set_grad_enabled(not a.decoder_only):
+            z = vae.encode(x)
         rec = vae.decode(z)
         zn = (z - mean) / std
-        loss = (rec - x).abs().mean() + (rec - x).square().mean() + 1e-3 * zn.square().mean()
+        err = rec - x
+        if a.contrast_loss:  # per clip: the shape's distance from the background sets how much an error matters
+            err = err / (x.std(dim=(2, 3, 4), keepdim=True).mean(1, keepdim=True) + 0.05)
+        loss = err.abs().mean() + err.square().mean() + 1e-3 * zn.square().mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)

@@ -21,7 +21,15 @@ import torch
 from torch import nn
 
 from ..compressor import CompressorConfig, SemanticCompressor, kl_divergence, load_compressor, save_compressor
-from ..dit import DiTConfig, SemanticGenDiT, init_weights, load_wan_state_dict, save_dit, semantic_positions
+from ..dit import (
+    DiTConfig,
+    FeatureNorm,
+    SemanticGenDiT,
+    init_weights,
+    load_wan_state_dict,
+    save_dit,
+    semantic_positions,
+)
 from ..features import SemanticSpace
 from ..flow import add_noise, shift_sigma
 from .cache import CacheDataset
@@ -55,6 +63,8 @@ class TrainConfig:
     kl_weight: float = 1e-4
     semantic_noise_max: float = 0.3  # train-time semantic noise augmentation: strength ~ U(0, max)
     timestep_shift: float = 1.0
+    semantic_target: str = "sample"  # stage semantic: "sample" the compressor's posterior, or its "mean"
+    normalize_semantic: bool = False  # stage semantic: train on per-channel unit-scale targets (see FeatureNorm)
 
     @classmethod
     def load(cls, path: str | Path, **overrides) -> TrainConfig:
@@ -91,17 +101,32 @@ class LatentStage(nn.Module):
 class SemanticStage(nn.Module):
     """Semantic generator on the frozen compressor's outputs (stage 2)."""
 
-    def __init__(self, cfg: TrainConfig, space: SemanticSpace):
+    def __init__(self, cfg: TrainConfig, space: SemanticSpace, data: CacheDataset):
         super().__init__()
         self.dit = init_weights(SemanticGenDiT(DiTConfig(**cfg.model), space=space), cfg.seed)
         if not cfg.compressor_path:
             raise ValueError("compressor_path: stage semantic needs the compressor trained in stage latent")
+        if cfg.semantic_target not in ("sample", "mean"):
+            raise ValueError(f"semantic_target: expected 'sample' or 'mean', got {cfg.semantic_target!r}")
         self.compressor = load_compressor(cfg.compressor_path).requires_grad_(False)
+        if cfg.normalize_semantic:
+            self.dit.feature_norm = self.target_stats(data.tensors["semantic"], cfg.semantic_target)
+
+    @torch.no_grad()
+    def target_stats(self, semantic: torch.Tensor, target: str) -> FeatureNorm:
+        """Per-channel mean and std of the training targets over the whole cache (exact, no sampling: a posterior
+        sample's variance is the means' variance plus the mean posterior variance)."""
+        mean, logvar = self.compressor(semantic)  # (N, c, Ts, Hs, Ws)
+        dims = (0, 2, 3, 4)
+        var = mean.var(dims) + (logvar.exp().mean(dims) if target == "sample" else 0.0)
+        return FeatureNorm(mean.mean(dims).tolist(), var.sqrt().tolist())
 
     def forward(self, b: dict[str, torch.Tensor], step_bounds: list[int], cfg: TrainConfig) -> dict[str, torch.Tensor]:
         with torch.no_grad():
             mean, logvar = self.compressor(b["semantic"])
-            z0 = mean + torch.exp(0.5 * logvar) * b["eps_posterior"]  # (B, c, Ts, Hs, Ws)
+            z0 = mean if cfg.semantic_target == "mean" else mean + torch.exp(0.5 * logvar) * b["eps_posterior"]
+            if self.dit.feature_norm is not None:
+                z0 = self.dit.feature_norm.normalize(z0)  # (B, c, Ts, Hs, Ws)
         t = b["t"]
         noise = b["eps_semantic"]
         pred = self.dit(add_noise(z0, noise, t), t * 1000, b["text"])
@@ -134,7 +159,7 @@ def train(cfg: TrainConfig) -> Path:
     data = CacheDataset(cfg.cache)
     space = SemanticSpace(**cfg.space)
     torch.manual_seed(cfg.seed)  # every initialisation (DiT, compressor) derives from the seed
-    stage = (LatentStage if cfg.stage == "latent" else SemanticStage)(cfg, space)
+    stage = LatentStage(cfg, space) if cfg.stage == "latent" else SemanticStage(cfg, space, data)
     stage.dit.gradient_checkpointing = cfg.gradient_checkpointing
     params = [p for p in stage.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
