@@ -68,6 +68,21 @@ def test_interrupted_build_resumes_without_redoing_shards(cache, tmp_path):
     assert not list(cache.glob("*.tmp"))
 
 
+@pytest.mark.parametrize("change", ["clips", "sample_fps", "frames"])
+def test_resuming_into_a_folder_of_another_build_is_refused(cache, tmp_path, change):
+    """Finished shards are reused only for the same clips and settings: another dataset, rate or clip length in the
+    same folder would otherwise be mixed in silently."""
+    before = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.safetensors")}
+    frames, fps = (13 if change == "frames" else 9), (2.0 if change == "sample_fps" else 4.0)
+    _, captions, video = clip_batch(random.Random(1 if change == "clips" else 0), 64, frames, 64)
+    vae = lambda f: torch.zeros(1, 16, (f.shape[0] + 3) // 4, 8, 8)  # noqa: E731 (never reached)
+    with pytest.raises(ValueError, match=r"out: shard-00000.safetensors was built from other " +
+                       ("clips" if change == "clips" else "settings")):  # fmt: skip
+        build_cache(zip(video, captions, strict=True), cache, vae, MiniLMTextEncoder().encode, tiny_encoder(),
+                    8.0, fps, shard_size=40)  # fmt: skip
+    assert {p.name: p.stat().st_mtime_ns for p in cache.glob("*.safetensors")} == before
+
+
 def config(cache: Path, out: Path, **kw) -> TrainConfig:
     base = dict(stage="latent", cache=str(cache), out=str(out), model=MODEL, space=SPACE, batch_size=8,
                 compressor=dict(in_dim=48, out_dim=8, hidden_dim=32, depth=2), steps=4, checkpoint_every=2,

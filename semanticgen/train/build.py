@@ -7,11 +7,13 @@ killed build resumes where it stopped.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 
 from ..encoder import SemanticEncoder
 from .cache import write_shard
@@ -24,6 +26,18 @@ def _chunks(items: Iterable, n: int) -> Iterator[list]:
     it = iter(items)
     while chunk := list(islice(it, n)):
         yield chunk
+
+
+def check_finished(path: Path, captions: list[str], build: dict) -> None:
+    """A shard left by an earlier run is reused only if it holds the same clips built the same way: resuming into a
+    folder of another build (other videos, frame count, size or rates) would silently mix two datasets."""
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+    old_captions = json.loads(meta.get("captions", "null"))
+    old_build = json.loads(meta.get("build", "null"))
+    if old_captions != captions or (old_build is not None and old_build != build):
+        what = "other clips" if old_captions != captions else f"other settings ({old_build}, now {build})"
+        raise ValueError(f"out: {path.name} was built from {what}; use an empty folder or the original inputs")
 
 
 def build_cache(
@@ -40,7 +54,9 @@ def build_cache(
     for k, chunk in enumerate(_chunks(samples, shard_size)):
         path = out / f"shard-{first_shard + k * shard_stride:05d}.safetensors"
         shards.append(path)
-        if path.exists():  # finished in an earlier run
+        build = {"video_fps": video_fps, "sample_fps": sample_fps, "clip": list(chunk[0][0].shape)}
+        if path.exists():  # finished in an earlier run: only if from the same clips and settings
+            check_finished(path, [c for _, c in chunk], build)
             continue
         rows: dict[str, list[torch.Tensor]] = {"latents": [], "text": [], "semantic": []}
         for frames, caption in chunk:
@@ -55,5 +71,5 @@ def build_cache(
             if progress:
                 progress(1)
         tensors = {k: torch.cat(v) for k, v in rows.items()} | {"null_text": null_text.float().cpu()}
-        write_shard(path, tensors, {"step_bounds": layout[1], "captions": [c for _, c in chunk]})
+        write_shard(path, tensors, {"step_bounds": layout[1], "captions": [c for _, c in chunk], "build": build})
     return shards
