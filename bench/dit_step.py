@@ -1,14 +1,7 @@
 """DiT step benchmarks: ours vs ComfyUI's WanModel (same config, weights, inputs), efficiency against the measured
 matmul peak, and the cost of the in-context semantic tokens.
 
-FLOPs of one forward pass (B = 1, 2 FLOPs per multiply-add; L = latent + semantic tokens, Lx = latent tokens,
-Ls = semantic tokens, Lt = text tokens, D = dim, F = ffn_dim, P = prod(patch_size)):
-    embeddings   2·Lx·(P·in_dim)·D + 2·Lt·(text_dim·D + D²) + 2·Ls·(c·D + D²) + 2·(freq_dim·D + D² + 6·D²)
-    per block    self-attn q,k,v,o 8·L·D² + scores and weighted sum 4·L²·D
-                 cross-attn q,o 4·L·D² + k,v 4·Lt·D² + 4·L·Lt·D
-                 feed-forward 4·L·D·F
-    head         2·Lx·D·(P·out_dim)
-Norms, RoPE, modulation and activations are elementwise (O(L·D)) and not counted.
+FLOPs of a step are counted from the config by `semanticgen.cost.step_flops` (formula in its module docstring).
 """
 
 from __future__ import annotations
@@ -21,6 +14,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from bench.common import alternate
+from semanticgen.cost import matmul_throughput, step_flops
 from semanticgen.dit import DiTConfig, SemanticGenDiT, compile_blocks, init_weights, semantic_positions
 from semanticgen.features import SemanticSpace
 
@@ -61,17 +55,6 @@ CASES = {
     # Wan2.1-1.3B width (dim 1536, ffn 8960, 12 heads, umT5 text width and length) with 2 of its 30 layers
     "wide": Case("wide", DiTConfig.wan21_1_3b(num_layers=2), 17, 256, 512, SemanticSpace(channels=64)),
 }
-
-
-def step_flops(cfg: DiTConfig, latent: int, text: int, semantic: int = 0) -> float:
-    """FLOPs of one forward pass (see the module docstring)."""
-    d, f, p = cfg.dim, cfg.ffn_dim, math.prod(cfg.patch_size)
-    seq = latent + semantic
-    embed = 2 * latent * p * cfg.in_dim * d + 2 * text * (cfg.text_dim * d + d * d)
-    embed += 2 * semantic * (cfg.semantic_dim * d + d * d) + 2 * (cfg.freq_dim * d + 7 * d * d)
-    block = 8 * seq * d * d + 4 * seq * seq * d + 4 * seq * d * d + 4 * text * d * d + 4 * seq * text * d
-    block += 4 * seq * d * f
-    return embed + cfg.num_layers * block + 2 * latent * d * p * cfg.out_dim
 
 
 def random_model(cfg: DiTConfig, seed: int = 0) -> SemanticGenDiT:
@@ -132,6 +115,7 @@ def versus_wan(case: Case, repeats: int, compiled: bool = False) -> dict:
         "ours_gflops": flops / timing.median("ours") / 1e9,
         "wan_gflops": flops / timing.median("wan") / 1e9,
         "max_abs_diff": err,
+        "estimate_s": step_flops(case.config, latent, case.text_tokens) / matmul_throughput("cpu", torch.float32),
         "samples": timing.samples,
     }
     if compiled:

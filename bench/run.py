@@ -92,6 +92,15 @@ def summary(rep: dict) -> str:
             "≥ 0.50" if r["case"] == "wide" else "",
             eff >= 0.5 if r["case"] == "wide" else None,
         )
+    for r in rep.get("dit", []):  # the Memory Plan's time estimate (FLOPs / matmul speed) against the measured step
+        add(
+            f"2 time estimate, {r['case']}",
+            f"estimate {r['estimate_s']:.4f} s",
+            f"measured {r['ours_s']:.4f} s",
+            r["estimate_s"] / r["ours_s"],
+            "",
+            None,
+        )
     for r in rep.get("semantic", []):
         add(
             f"3 semantic tokens, {r['case']} (+{r['semantic_tokens']} tok)",

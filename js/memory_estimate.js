@@ -1,5 +1,6 @@
-// A live memory estimate on the sampler nodes: the planner's peak for the node's stage (POST /semanticgen/plan),
-// green when it fits the device memory chosen in the settings (SemanticGen.MemoryPreset), red when it does not.
+// A live memory and time estimate on the sampler nodes: the planner's peak and sampling time for the node's stage
+// (POST /semanticgen/plan), green when it fits the device memory chosen in the settings (SemanticGen.MemoryPreset),
+// red when it does not.
 // Drawn as canvas text in a widget that is never serialised: nothing the server says becomes HTML.
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
@@ -14,7 +15,8 @@ const SAMPLERS = {
     stage: "latent generator" },
 };
 const LOADERS = Object.values(SAMPLERS).map((s) => s.loader);
-const WATCHED = ["width", "height", "frames", "attention", "window", "model_name", "dtype", "blocks_to_swap"];
+const WATCHED = ["width", "height", "frames", "attention", "window", "model_name", "dtype", "blocks_to_swap", "steps",
+  "cfg", "sampler"];
 const COLOURS = { fits: "#6fcf7f", over: "#ff6b6b", info: "#9a9a9a" };
 const LINE = "memory estimate";
 const DEBOUNCE_MS = 250;
@@ -29,6 +31,12 @@ function value(node, name) {
 function upstream(node, input) {
   const slot = node.findInputSlot(input);
   return slot >= 0 ? node.getInputNode(slot) : null;
+}
+
+function duration(s) {
+  if (s < 60) return `${s < 1 ? Number(s.toPrecision(2)) : Math.round(s)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(Math.floor(s % 60)).padStart(2, "0")} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
 }
 
 function bytes(n) {
@@ -58,6 +66,9 @@ function request(node) {
       blocks_to_swap: value(loader, "blocks_to_swap"),
       dtype: value(loader, "dtype"),
       device_memory: app.extensionManager.setting.get(SETTING),
+      steps: value(node, "steps"),
+      cfg: value(node, "cfg"),
+      sampler: value(node, "sampler"),
     },
   };
 }
@@ -87,7 +98,8 @@ async function refresh(node) {
     const stage = plan.stages.find((s) => s.stage === SAMPLERS[node.comfyClass].stage);
     const fits = stage.peak <= plan.budget;
     const verdict = fits ? `fits ${bytes(plan.budget)}` : `over ${bytes(plan.budget)}: ${plan.advice[0] ?? "smaller video"}`;
-    show(line, `peak ≈ ${bytes(stage.peak)} · ${verdict}`, fits ? COLOURS.fits : COLOURS.over, plan);
+    const time = `≈ ${duration(stage.seconds)} (compute-bound)`;
+    show(line, `peak ≈ ${bytes(stage.peak)} · ${verdict} · ${time}`, fits ? COLOURS.fits : COLOURS.over, plan);
   } catch (e) {
     if (seq !== line.seq) return;
     line.key = null; // try again on the next change

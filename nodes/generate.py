@@ -117,6 +117,30 @@ class LatentGeneratorLoader(_GeneratorLoader):
     OUTPUT, ROLE, WHAT = LatentGenerator, "latent", "latent generator (stage 2: semantic features → VAE latents)"
 
 
+def steps_input() -> io.Int.Input:
+    return io.Int.Input("steps", default=20, min=1, max=200, tooltip="Sampling steps from noise (t=1) to data (t=0).")
+
+
+def cfg_input(default: float) -> io.Float.Input:
+    return io.Float.Input(
+        "cfg",
+        default=default,
+        min=1.0,
+        max=30.0,
+        step=0.1,
+        tooltip="Classifier-free guidance scale; 1 disables guidance (one model call per step).",
+    )
+
+
+def sampler_input() -> io.Combo.Input:
+    return io.Combo.Input(
+        "sampler",
+        options=list(SAMPLERS),
+        default="euler",
+        tooltip="euler: the paper's sampler; heun: 2nd order, two model calls per step.",
+    )
+
+
 def _sampling_inputs(cfg_default: float) -> list:
     return [
         io.Int.Input(
@@ -127,15 +151,8 @@ def _sampling_inputs(cfg_default: float) -> list:
             control_after_generate=True,
             tooltip="Noise seed; noise is drawn on the CPU, so a seed gives the same result on any device.",
         ),
-        io.Int.Input("steps", default=20, min=1, max=200, tooltip="Sampling steps from noise (t=1) to data (t=0)."),
-        io.Float.Input(
-            "cfg",
-            default=cfg_default,
-            min=1.0,
-            max=30.0,
-            step=0.1,
-            tooltip="Classifier-free guidance scale; 1 disables guidance (one model call per step).",
-        ),
+        steps_input(),
+        cfg_input(cfg_default),
         io.Float.Input(
             "shift",
             default=3.0,
@@ -144,12 +161,7 @@ def _sampling_inputs(cfg_default: float) -> list:
             step=0.1,
             tooltip="Timestep shift: more steps at high noise. Larger for larger videos (Wan uses 3–8).",
         ),
-        io.Combo.Input(
-            "sampler",
-            options=list(SAMPLERS),
-            default="euler",
-            tooltip="euler: the paper's sampler; heun: 2nd order, two model calls per step.",
-        ),
+        sampler_input(),
     ]
 
 

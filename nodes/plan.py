@@ -1,4 +1,5 @@
-"""Memory Plan: the planner's per-stage estimate for a run, before loading anything (reads checkpoint headers)."""
+"""Memory Plan: the planner's per-stage memory and time estimate for a run, before loading anything (reads
+checkpoint headers)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import comfy.model_management as mm
 from comfy_api.latest import io, ui
 
 from ..semanticgen.checkpoints import CheckpointError
+from ..semanticgen.cost import forward_passes, matmul_throughput, stage_seconds, with_time
 from ..semanticgen.dit import read_dit_config
 from ..semanticgen.features import SemanticSpace
+from ..semanticgen.flow import SAMPLERS
 from ..semanticgen.memory import Settings, report
+from .generate import cfg_input, sampler_input, steps_input
 from .models import check_choices, dtype_input, dtype_options, list_models, pick_dtypes, resolve_model
 
 CATEGORY = "SemanticGen/generate"
@@ -34,6 +38,9 @@ def plan_run(
     blocks_to_swap: int,
     dtype: str,
     device_memory: str,
+    steps: int,
+    cfg: float,
+    sampler: str,
 ) -> dict:
     """The planner's report for generator names and settings (shared by the node and the frontend's route)."""
     configs = []
@@ -52,9 +59,12 @@ def plan_run(
     if latent is None and semantic is None:
         raise ValueError("latent_generator: choose at least one generator to plan for")
     space = semantic_space or latent_space or SemanticSpace(channels=latent.semantic_dim)
-    storage, compute = pick_dtypes(dtype, mm.get_torch_device())
+    device = mm.get_torch_device()
+    storage, compute = pick_dtypes(dtype, device)
     s = Settings(width, height, frames, attention, window, blocks_to_swap, storage, compute)
-    return report(latent, semantic, space, s, budget_bytes(device_memory))
+    passes = forward_passes(steps, sampler, cfg)
+    seconds = stage_seconds(latent, semantic, space, s, passes, matmul_throughput(str(device), compute))
+    return with_time(report(latent, semantic, space, s, budget_bytes(device_memory)), seconds, device.type)
 
 
 class MemoryPlan(io.ComfyNode):
@@ -64,8 +74,9 @@ class MemoryPlan(io.ComfyNode):
             node_id="SemanticGenMemoryPlan",
             display_name="Memory Plan",
             category=CATEGORY,
-            description="Estimates each stage's peak device memory (weights + activations) and the host memory "
-            "for a run, and says which setting to change when it will not fit. Loads no weights.",
+            description="Estimates each stage's peak device memory (weights + activations), the host memory and "
+            "the sampling time (from the model's FLOPs and this device's measured matmul speed) for a run, and says "
+            "which setting to change when it will not fit. Loads no weights.",
             inputs=[
                 io.Combo.Input(
                     "latent_generator",
@@ -86,6 +97,9 @@ class MemoryPlan(io.ComfyNode):
                 io.Int.Input("window", default=8, min=1, max=1024, tooltip="Swin window in latent frames."),
                 io.Int.Input("blocks_to_swap", default=0, min=0, max=100, tooltip="As set on the generator loaders."),
                 dtype_input(fp8=True),
+                steps_input(),
+                cfg_input(5.0),
+                sampler_input(),
                 io.Combo.Input(
                     "device_memory",
                     options=list(PRESETS),
@@ -99,7 +113,13 @@ class MemoryPlan(io.ComfyNode):
 
     @classmethod
     def validate_inputs(
-        cls, latent_generator: str, semantic_generator: str, attention: str, dtype: str, device_memory: str
+        cls,
+        latent_generator: str,
+        semantic_generator: str,
+        attention: str,
+        dtype: str,
+        device_memory: str,
+        sampler: str,
     ) -> bool | str:
         return check_choices(
             latent_generator=(latent_generator, [NONE, *list_models("semanticgen_latent_generators")]),
@@ -107,6 +127,7 @@ class MemoryPlan(io.ComfyNode):
             attention=(attention, ATTENTION_OPTIONS),
             dtype=(dtype, dtype_options(fp8=True)),
             device_memory=(device_memory, list(PRESETS)),
+            sampler=(sampler, list(SAMPLERS)),
         )
 
     @classmethod

@@ -48,6 +48,11 @@ def check_field(name: str, spec: io.Input, value: object) -> None:
             raise BadRequest(f"{name}: expected an integer, got {json_type(value)}")
         if not spec.min <= value <= spec.max:
             raise BadRequest(f"{name}: expected an integer in {spec.min}..{spec.max}, got {value}")
+    elif isinstance(spec, io.Float.Input):
+        if type(value) not in (int, float):
+            raise BadRequest(f"{name}: expected a number, got {json_type(value)}")
+        if not spec.min <= value <= spec.max:  # also NaN (json.loads accepts NaN and Infinity)
+            raise BadRequest(f"{name}: expected a number in {spec.min}..{spec.max}, got {value}")
     elif isinstance(spec, io.Combo.Input):
         if not isinstance(value, str):
             raise BadRequest(f"{name}: expected a string, got {json_type(value)}")

@@ -149,6 +149,14 @@ def semantic_tokens(space: SemanticSpace, s: Settings) -> int:
     return math.ceil(len(idx) / space.temporal_patch) * gh * gw
 
 
+def window_tokens(config: DiTConfig, space: SemanticSpace, s: Settings) -> int:
+    """Tokens of one Swin window of the latent generator: its latent frames' tokens plus their share of the
+    semantic tokens."""
+    n_lat, per_frame = latent_tokens(config, space, s)
+    frames = n_lat // per_frame
+    return min(s.window, frames) * (per_frame + math.ceil(semantic_tokens(space, s) / frames))
+
+
 def dit_stage(name: str, config: DiTConfig, tokens: int, window_tokens: int | None, s: Settings) -> StageEstimate:
     small = s.compute_dtype if s.weight_dtype != s.compute_dtype else None  # as `dit.load_dit` stores them
     total = dit_weight_bytes(config, s.weight_dtype, small)
@@ -178,11 +186,8 @@ def plan(
     if semantic is not None:
         stages.append(dit_stage("semantic generator", semantic, n_sem, None, s))
     if latent is not None:
-        n_lat, per_frame = latent_tokens(latent, space, s)
-        window = None
-        if s.attention == "swin":  # a window's latent tokens plus its share of the semantic tokens
-            frames = -(-((s.frames - 1) // space.vae_temporal + 1) // latent.patch_size[0])
-            window = min(s.window, frames) * (per_frame + math.ceil(n_sem / frames))
+        n_lat, _ = latent_tokens(latent, space, s)
+        window = window_tokens(latent, space, s) if s.attention == "swin" else None
         stages.append(dit_stage("latent generator", latent, n_lat + n_sem, window, s))
     if vae is not None:
         stages.append(vae)

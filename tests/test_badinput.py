@@ -170,7 +170,7 @@ def plan_node(**inputs) -> dict[str, dict]:
     """A prompt of one Memory Plan node (an output node: alone, so its refusal is the prompt's)."""
     plan = {"latent_generator": "toy_latent_generator.safetensors", "semantic_generator": "none", "width": 64,
             "height": 64, "frames": 17, "attention": "full", "window": 8, "blocks_to_swap": 0, "dtype": "auto",
-            "device_memory": "8 GB", **inputs}  # fmt: skip
+            "device_memory": "8 GB", "steps": 20, "cfg": 5.0, "sampler": "euler", **inputs}  # fmt: skip
     return {"13": {"class_type": "SemanticGenMemoryPlan", "inputs": plan}}
 
 
@@ -508,6 +508,7 @@ CASES = [
     ),  # fmt: skip
     Case("plan_unknown_memory_preset", PLAN, "", plan_node(device_memory="1 TB"), refused="device_memory"),
     Case("plan_frames_negative", PLAN, "", plan_node(frames=-3), refused="frames"),
+    Case("plan_unknown_sampler", PLAN, "", plan_node(sampler="dpm++"), refused="sampler"),
 ]
 
 

@@ -82,6 +82,9 @@ def test_memory_estimate_follows_the_widgets(frontend):
     latent, latent_width = est["latent_loaded"], est["latent_width"]
     assert latent["stages"] == ["latent generator"] and latent["text"].startswith("peak ≈ "), latent
     assert latent_width["peak"] > latent["peak"]  # the Latent Sampler's size is the Semantic Sampler's
+    steps = est["steps"]  # twice the steps: twice the time, same memory
+    assert steps["peak"] == loaded["peak"] and steps["seconds"] == pytest.approx(2 * loaded["seconds"], rel=0.01)
+    assert " (compute-bound)" in loaded["text"] and steps["text"] != loaded["text"], (loaded, steps)
     assert loaded["colour"] == frames["colour"] == latent["colour"]  # they all fit
 
 

@@ -204,19 +204,20 @@ def test_memory_plan_node_reports_every_stage_and_advice(pack):
         blocks_to_swap=0,
         dtype="auto",
         device_memory="8 GB",
+        steps=20,
+        cfg=5.0,
+        sampler="euler",
     )
     out = plan.execute(**args)
     text = out.result[0]
     assert "semantic generator: peak" in text and "latent generator: peak" in text and "fits in" in text
+    assert "time on cpu (compute-bound estimate): semantic generator ≈ " in text and "latent generator ≈ " in text
     assert out.ui.as_dict() == {"text": (text,)}
     assert "does not fit" in plan.execute(**{**args, "frames": 8193, "width": 4096, "height": 4096}).result[0]
-    assert "latent_generator" in plan.validate_inputs(
-        latent_generator="../x.safetensors",
-        semantic_generator="none",
-        attention="full",
-        dtype="auto",
-        device_memory="8 GB",
-    )
+    choices = dict(latent_generator="none", semantic_generator="none", attention="full", dtype="auto",
+                   device_memory="8 GB", sampler="euler")  # fmt: skip
+    assert "latent_generator" in plan.validate_inputs(**{**choices, "latent_generator": "../x.safetensors"})
+    assert "sampler" in plan.validate_inputs(**{**choices, "sampler": "dpm++"})
     with pytest.raises(ValueError, match="choose at least one generator"):
         plan.execute(**{**args, "latent_generator": "none", "semantic_generator": "none"})
 

@@ -22,6 +22,9 @@ VALID = {
     "blocks_to_swap": 0,
     "dtype": "auto",
     "device_memory": "8 GB",
+    "steps": 20,
+    "cfg": 5.0,
+    "sampler": "euler",
 }
 
 
@@ -48,6 +51,22 @@ def test_estimate_grows_with_the_video_and_one_generator_is_enough(server):
     large = server.post("/semanticgen/plan", {**VALID, "latent_generator": "none", "width": 256, "frames": 65})[1]
     assert [s["stage"] for s in small["stages"]] == ["semantic generator"]
     assert large["peak"] > small["peak"]
+    assert large["stages"][0]["seconds"] > small["stages"][0]["seconds"] > 0
+
+
+def test_time_estimate_counts_the_model_calls(server):
+    """Each stage's seconds scale with the DiT forwards: steps, Heun's second call, guidance's negative branch."""
+    def seconds(**kw) -> list[float]:
+        status, body = server.post("/semanticgen/plan", {**VALID, **kw})
+        assert status == 200, body
+        assert "compute-bound estimate" in body["text"] and "latent generator ≈ " in body["text"]
+        return [s["seconds"] for s in body["stages"]]
+
+    base = seconds(steps=10, cfg=5.0)
+    for kw, factor in (({"steps": 20, "cfg": 5.0}, 2.0), ({"steps": 10, "cfg": 1.0}, 0.5),
+                       ({"steps": 10, "cfg": 5.0, "sampler": "heun"}, 1.9)):  # fmt: skip
+        for a, b in zip(seconds(**kw), base, strict=True):
+            assert a == pytest.approx(factor * b, rel=0.01), (kw, a, b)
 
 
 def test_what_no_setting_makes_fit_is_said(server):
@@ -79,6 +98,10 @@ MALFORMED = [
     ("attention", {**VALID, "attention": ["swin"]}, "attention: expected a string, got an array"),
     ("dtype", {**VALID, "dtype": "int4"}, "dtype: 'int4' is not one of"),
     ("seed", {**VALID, "seed": 3}, "seed: unknown field"),
+    ("steps", {**VALID, "steps": 0}, "steps: expected an integer in 1..200, got 0"),
+    ("cfg", {**VALID, "cfg": "5"}, "cfg: expected a number, got a string"),
+    ("cfg", {**VALID, "cfg": 0.5}, "cfg: expected a number in 1.0..30.0, got 0.5"),
+    ("sampler", {**VALID, "sampler": "dpm"}, "sampler: 'dpm' is not one of"),
     ("body", [VALID], "body: expected a JSON object, got an array"),
 ]
 

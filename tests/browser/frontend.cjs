@@ -15,7 +15,8 @@ async function estimate(page, workflow) {
       (type) => window.app.graph._nodes.find((n) => n.type === type));
     const line = (n) => n.widgets.find((w) => w.name === "memory estimate");
     const snap = (n) => ({ text: line(n).value, colour: line(n).colour, peak: line(n).plan?.peak ?? null,
-      budget: line(n).plan?.budget ?? null, stages: line(n).plan?.stages.map((s) => s.stage) ?? null });
+      budget: line(n).plan?.budget ?? null, stages: line(n).plan?.stages.map((s) => s.stage) ?? null,
+      seconds: line(n).plan?.stages[0]?.seconds ?? null });
     const until = async (ok) => {
       for (const t0 = Date.now(); Date.now() - t0 < 10000; await new Promise((r) => setTimeout(r, 50))) if (ok()) return;
     };
@@ -35,6 +36,9 @@ async function estimate(page, workflow) {
     };
     await until(() => line(sem).plan && line(lat).plan);
     [out.loaded, out.latent_loaded] = [snap(sem), snap(lat)];
+    set(sem, "steps", 2 * sem.widgets.find((w) => w.name === "steps").value); // the time only, of this stage only
+    await changed(sem, out.loaded);
+    out.steps = snap(sem);
     await step("width", () => set(sem, "width", 1024));
     await step("frames", () => set(sem, "frames", 257));
     await step("preset", () => settings.set(SETTING, "8 GB"));
