@@ -56,6 +56,7 @@ def test_estimate_grows_with_the_video_and_one_generator_is_enough(server):
 
 def test_time_estimate_counts_the_model_calls(server):
     """Each stage's seconds scale with the DiT forwards: steps, Heun's second call, guidance's negative branch."""
+
     def seconds(**kw) -> list[float]:
         status, body = server.post("/semanticgen/plan", {**VALID, **kw})
         assert status == 200, body

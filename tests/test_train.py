@@ -140,6 +140,18 @@ def test_same_seed_same_initialisation(cache, tmp_path):
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
 
 
+def test_latent_stage_refines_in_a_frozen_semantic_space(cache, tmp_path):
+    """compressor_path on stage latent: the latent generator starts from `init_from` and trains on, the compressor
+    is exported bit-identical (so semantic generators trained on it stay valid)."""
+    first = train(config(cache, tmp_path / "a", steps=3))
+    run = train(config(cache, tmp_path / "b", steps=3, init_from=str(first / "latent_generator.safetensors"),
+                       compressor_path=str(first / "compressor.safetensors")))  # fmt: skip
+    before, after = load_file(str(first / "compressor.safetensors")), load_file(str(run / "compressor.safetensors"))
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+    g0, g1 = (load_file(str(r / "latent_generator.safetensors")) for r in (first, run))
+    assert any(not torch.equal(g0[k], g1[k]) for k in g0), "the latent generator did not train"
+
+
 @pytest.mark.parametrize("target", ["sample", "mean"])
 def test_semantic_stage_trains_at_unit_scale_and_samples_back(cache, tmp_path, target):
     """normalize_semantic: the exported semantic generator carries its targets' per-channel statistics (the exact

@@ -60,10 +60,16 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--init", type=Path, default=None, help="start from these weights (fine-tuning)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--contrast-loss", action="store_true",
-                    help="weigh each clip's error by 1/its contrast: low-contrast shapes count as much as bright ones")
-    ap.add_argument("--decoder-only", action="store_true",
-                    help="train only the decoder: the latent space (and all models trained on it) stays valid")
+    ap.add_argument(
+        "--contrast-loss",
+        action="store_true",
+        help="weigh each clip's error by 1/its contrast: low-contrast shapes count as much as bright ones",
+    )
+    ap.add_argument(
+        "--decoder-only",
+        action="store_true",
+        help="train only the decoder: the latent space (and all models trained on it) stays valid",
+    )
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     vae, mean, std = build(a.dim)

@@ -44,7 +44,8 @@ class TrainConfig:
     model: dict = field(default_factory=dict)  # DiTConfig fields
     compressor: dict = field(default_factory=dict)  # CompressorConfig fields (stage latent)
     space: dict = field(default_factory=dict)  # SemanticSpace fields, stored with the exported generators
-    compressor_path: str | None = None  # stage semantic: the compressor trained in stage latent
+    compressor_path: str | None = None  # stage semantic: the compressor trained in stage latent; stage latent: keep
+    #                                     this compressor frozen (refine a latent generator in a fixed semantic space)
     init_from: str | None = None  # stage latent: a Wan2.1 DiT checkpoint to start from
     steps: int = 1000
     batch_size: int = 16  # per process
@@ -77,7 +78,10 @@ class LatentStage(nn.Module):
     def __init__(self, cfg: TrainConfig, space: SemanticSpace):
         super().__init__()
         self.dit = init_weights(SemanticGenDiT(DiTConfig(**cfg.model), space=space), cfg.seed)
-        self.compressor = SemanticCompressor(CompressorConfig(**cfg.compressor))
+        if cfg.compressor_path:  # the semantic space is fixed: semantic generators trained on it stay valid
+            self.compressor = load_compressor(cfg.compressor_path).requires_grad_(False)
+        else:
+            self.compressor = SemanticCompressor(CompressorConfig(**cfg.compressor))
         if cfg.init_from:
             from safetensors.torch import load_file
 
