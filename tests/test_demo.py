@@ -8,24 +8,9 @@ from collections import Counter
 import pytest
 from server_harness import ROOT, Server, error_message
 
-from semanticgen.toy.evaluate import load_video, parse_prompt, read_video
+from semanticgen.toy.evaluate import DEMO_PROMPTS, load_video, parse_prompt, read_video
 
 pytestmark = [pytest.mark.api, pytest.mark.slow]
-
-PROMPTS = [
-    "a red circle moving left on a black background",
-    "a green square moving right on a gray background",
-    "a blue triangle moving up on a navy background",
-    "a yellow circle moving down on a black background",
-    "a white square moving left on a navy background",
-    "a red triangle moving right on a gray background",
-    "a blue circle moving down on a gray background",
-    "a green triangle moving up on a black background",
-    "a yellow square moving right on a navy background",
-    "a white circle moving up on a gray background",
-    "a blue square moving left on a black background",
-    "a green circle moving down on a navy background",
-]
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +39,9 @@ def generate(server: Server, workflow: str, text: str, seed: int) -> tuple:
 
 
 def test_text_to_video_follows_the_prompt(demo_server):
-    hits, n = Counter(), len(PROMPTS)
+    hits, n = Counter(), len(DEMO_PROMPTS)
     misses = []
-    for seed, text in enumerate(PROMPTS):
+    for seed, text in enumerate(DEMO_PROMPTS):
         seen, want = generate(demo_server, "semanticgen_text_to_video", text, seed), parse_prompt(text)
         for k in ("colour", "background", "shape", "motion"):
             hits[k] += getattr(seen, k) == getattr(want, k)

@@ -8,12 +8,36 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
 import re
 from dataclasses import asdict, dataclass
 
 import torch
 
-from .world import BACKGROUNDS, COLOURS, MOTIONS, SHAPES
+from .world import BACKGROUNDS, COLOURS, MOTIONS, SHAPES, Clip, caption
+
+# The demo test's prompts: every colour, background, shape and direction, each shape 4 times.
+DEMO_PROMPTS = (
+    "a red circle moving left on a black background",
+    "a green square moving right on a gray background",
+    "a blue triangle moving up on a navy background",
+    "a yellow circle moving down on a black background",
+    "a white square moving left on a navy background",
+    "a red triangle moving right on a gray background",
+    "a blue circle moving down on a gray background",
+    "a green triangle moving up on a black background",
+    "a yellow square moving right on a navy background",
+    "a white circle moving up on a gray background",
+    "a blue square moving left on a black background",
+    "a green circle moving down on a navy background",
+)
+
+
+def prompt_set(n: int, seed: int = 0) -> list[str]:
+    """`n` prompts drawn like the training captions (random attributes and template): a larger set than
+    DEMO_PROMPTS, for adherence figures with less sampling noise."""
+    rng = random.Random(seed)
+    return [caption(Clip.random(rng), rng) for _ in range(n)]
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,8 @@ def train(cfg: TrainConfig) -> Path:
         opt.load_state_dict(state["optimizer"])
         ema = state["ema"]
         start = state["step"]
+        if acc.scaler is not None and "scaler" in state["extra"]:  # fp16: resume with the loss scale it had reached
+            acc.scaler.load_state_dict(state["extra"]["scaler"])
         acc.print(f"resumed from step {start}")
     stage, opt = acc.prepare(stage, opt)
     raw = acc.unwrap_model(stage)
@@ -205,7 +207,8 @@ def train(cfg: TrainConfig) -> Path:
             acc.wait_for_everyone()
             if acc.is_main_process:
                 save_state(out / "checkpoints", done, acc.get_state_dict(stage), ema, opt.optimizer.state_dict()
-                           if hasattr(opt, "optimizer") else opt.state_dict(), {"config": asdict(cfg)})  # fmt: skip
+                           if hasattr(opt, "optimizer") else opt.state_dict(), {"config": asdict(cfg)}
+                           | ({"scaler": acc.scaler.state_dict()} if acc.scaler is not None else {}))  # fmt: skip
                 prune(out / "checkpoints", cfg.keep_checkpoints)
             acc.wait_for_everyone()
     if acc.is_main_process:
