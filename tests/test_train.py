@@ -144,12 +144,26 @@ def test_latent_stage_refines_in_a_frozen_semantic_space(cache, tmp_path):
     """compressor_path on stage latent: the latent generator starts from `init_from` and trains on, the compressor
     is exported bit-identical (so semantic generators trained on it stay valid)."""
     first = train(config(cache, tmp_path / "a", steps=3))
-    run = train(config(cache, tmp_path / "b", steps=3, init_from=str(first / "latent_generator.safetensors"),
-                       compressor_path=str(first / "compressor.safetensors")))  # fmt: skip
+    frozen = dict(init_from=str(first / "latent_generator.safetensors"), compressor={},
+                  compressor_path=str(first / "compressor.safetensors"))  # fmt: skip
+    start = train(config(cache, tmp_path / "b0", steps=0, **frozen))
+    run = train(config(cache, tmp_path / "b", steps=3, **frozen))
     before, after = load_file(str(first / "compressor.safetensors")), load_file(str(run / "compressor.safetensors"))
     assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
-    g0, g1 = (load_file(str(r / "latent_generator.safetensors")) for r in (first, run))
+    g0, g_start, g1 = (load_file(str(r / "latent_generator.safetensors")) for r in (first, start, run))
+    assert all(torch.equal(g0[k], g_start[k]) for k in g0), "init_from was not loaded"
     assert any(not torch.equal(g0[k], g1[k]) for k in g0), "the latent generator did not train"
+    with pytest.raises(ValueError, match="not both"):
+        train(config(cache, tmp_path / "c", compressor_path=str(first / "compressor.safetensors")))
+
+
+def test_resuming_under_another_recipe_is_refused(cache, tmp_path):
+    train(config(cache, tmp_path / "run", steps=2))
+    with pytest.raises(ValueError, match=r"other settings \(lr\)"):
+        train(config(cache, tmp_path / "run", steps=4, lr=5e-4))
+    with pytest.raises(ValueError, match="past steps = 1"):
+        train(config(cache, tmp_path / "run", steps=1))
+    train(config(cache, tmp_path / "run", steps=3, log_every=2, checkpoint_every=3))  # longer, other logging: fine
 
 
 @pytest.mark.parametrize("target", ["sample", "mean"])

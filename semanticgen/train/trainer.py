@@ -1,7 +1,9 @@
 """Two training stages on cached tensors, on accelerate (CPU, one GPU, many GPUs or machines with DDP; FSDP untested).
 
 Stage `latent`:   latent generator + compressor jointly — flow loss on VAE latents given text and the compressed
-                  semantic features (noise-augmented), plus a KL term on the compressor's posterior.
+                  semantic features (noise-augmented), plus a KL term on the compressor's posterior. With
+                  `compressor_path` the compressor is frozen (the KL term is then a constant, logged only): the
+                  latent generator refines in a fixed semantic space.
 Stage `semantic`: semantic generator on the frozen compressor's outputs — flow loss given text.
 
 All randomness of step `s` on process `r` comes from a generator seeded with (seed, s, r): a resumed run draws
@@ -46,7 +48,7 @@ class TrainConfig:
     space: dict = field(default_factory=dict)  # SemanticSpace fields, stored with the exported generators
     compressor_path: str | None = None  # stage semantic: the compressor trained in stage latent; stage latent: keep
     #                                     this compressor frozen (refine a latent generator in a fixed semantic space)
-    init_from: str | None = None  # stage latent: a Wan2.1 DiT checkpoint to start from
+    init_from: str | None = None  # stage latent: a DiT in Wan2.1's layout to start from (Wan2.1, or our own export)
     steps: int = 1000
     batch_size: int = 16  # per process
     lr: float = 2e-4
@@ -73,10 +75,13 @@ class TrainConfig:
 
 
 class LatentStage(nn.Module):
-    """Latent generator + compressor, trained together (stage 1)."""
+    """Latent generator + compressor, trained together (stage 1), or the generator alone in a frozen space."""
 
     def __init__(self, cfg: TrainConfig, space: SemanticSpace):
         super().__init__()
+        if cfg.compressor_path and cfg.compressor:
+            raise ValueError("compressor: give either its config (train a new one) or compressor_path (keep one "
+                             "frozen), not both")  # fmt: skip
         self.dit = init_weights(SemanticGenDiT(DiTConfig(**cfg.model), space=space), cfg.seed)
         if cfg.compressor_path:  # the semantic space is fixed: semantic generators trained on it stay valid
             self.compressor = load_compressor(cfg.compressor_path).requires_grad_(False)
@@ -170,6 +175,7 @@ def train(cfg: TrainConfig) -> Path:
     ema = {k: v.detach().clone() for k, v in stage.named_parameters() if v.requires_grad}
     start = 0
     if (state := load_state(out / "checkpoints")) is not None:
+        check_resumable(state["extra"].get("config", {}), cfg, state["step"], out)
         stage.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         ema = state["ema"]
@@ -206,15 +212,35 @@ def train(cfg: TrainConfig) -> Path:
         if done % cfg.checkpoint_every == 0 or done == cfg.steps:
             acc.wait_for_everyone()
             if acc.is_main_process:
-                save_state(out / "checkpoints", done, acc.get_state_dict(stage), ema, opt.optimizer.state_dict()
-                           if hasattr(opt, "optimizer") else opt.state_dict(), {"config": asdict(cfg)}
-                           | ({"scaler": acc.scaler.state_dict()} if acc.scaler is not None else {}))  # fmt: skip
+                opt_state = (opt.optimizer if hasattr(opt, "optimizer") else opt).state_dict()
+                extra = {"config": asdict(cfg)} | ({"scaler": acc.scaler.state_dict()} if acc.scaler else {})
+                save_state(out / "checkpoints", done, acc.get_state_dict(stage), ema, opt_state, extra)
                 prune(out / "checkpoints", cfg.keep_checkpoints)
             acc.wait_for_everyone()
     if acc.is_main_process:
         export(raw, ema, cfg, out)
     acc.wait_for_everyone()
     return out
+
+
+# may change between a run and its resumption: where things are, how often to log/checkpoint, and how long to train
+RESUMABLE_CHANGES = ("cache", "out", "steps", "log_every", "checkpoint_every", "keep_checkpoints")
+
+
+def check_resumable(saved: dict, cfg: TrainConfig, step: int, out: Path) -> None:
+    """Refuse to resume a run folder written by another recipe: its weights would continue (or be exported) under
+    settings they were not trained with, e.g. a stale run after its compressor was retrained."""
+    try:
+        before = asdict(TrainConfig(**saved))
+    except TypeError as e:
+        raise ValueError(f"{out}: its checkpoint's config is not a TrainConfig ({e}); use a new out folder") from e
+    before, now = (json.loads(json.dumps(c)) for c in (before, asdict(cfg)))  # tuples and lists alike
+    changed = sorted(k for k in now if k not in RESUMABLE_CHANGES and before[k] != now[k])
+    if changed:
+        raise ValueError(f"{out}: the checkpoint there was trained with other settings ({', '.join(changed)}); "
+                         "resume with the same config or use a new out folder")  # fmt: skip
+    if step > cfg.steps:
+        raise ValueError(f"{out}: the checkpoint there is at step {step}, past steps = {cfg.steps}")
 
 
 def export(stage: nn.Module, ema: dict[str, torch.Tensor], cfg: TrainConfig, out: Path) -> None:
