@@ -49,10 +49,10 @@ def test_text_to_video_follows_the_prompt(demo_server):
             misses.append((text, seen))
     rates = {k: hits[k] / n for k in ("colour", "background", "shape", "motion")}
     print("prompt adherence", json.dumps(rates), misses)  # noqa: T201 (shown with -s)
-    # issue targets: colour and background >= 90%, motion >= 80% (met: 100%, 100%, 100%); shape >= 80% is NOT met by
-    # the shipped demo models (measured 4/12: the latent generator draws blobs, see README). Guard what it reaches.
-    assert rates["colour"] >= 0.9 and rates["background"] >= 0.9 and rates["motion"] >= 0.8, (rates, misses)
-    assert rates["shape"] >= 3 / 12, (rates, misses)
+    # the issue's targets: colour and background >= 90%, shape and motion >= 80% (measured 100%, 100%, 10/12, 100%; the
+    # same with 1 or 2 threads; shape has no slack here, and is 77% over 60 prompts in-process: see README)
+    assert rates["colour"] >= 0.9 and rates["background"] >= 0.9, (rates, misses)
+    assert rates["shape"] >= 0.8 and rates["motion"] >= 0.8, (rates, misses)
 
 
 def test_reference_resynthesis_keeps_motion_and_follows_new_colour(demo_server):

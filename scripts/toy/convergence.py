@@ -5,9 +5,10 @@ encoder's features (Qwen2.5-VL tower) swapped for VAE latents as the "semantic" 
 
 The VAE variant's features are the cached Wan VAE latents (16, 5, 8, 8) patchified 2×2 to (64, 5, 4, 4): the same
 width d = 64 and the same 4×4 grid of 16-px cells as the encoder's (64, 4, 4, 4), one step per latent frame. Both
-variants then train the shipped recipe (configs/toy/stage_latent.json, stage_semantic.json: compressor 64 → 8,
-same models, steps, seeds). The semantic variant is the shipped demo set. Adherence is read by the model-free reader
-over the demo test's 12 prompts, sampling both variants with the same settings.
+variants then train the shipped recipe (configs/toy/stage_latent.json, stage_semantic.json and
+stage_latent_refine.json: compressor 64 → 8, same models, steps, seeds). The semantic variant is the shipped demo
+set. Adherence is read by the model-free reader over the demo test's 12 prompts, sampling both variants with the
+same settings.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch
 from einops import rearrange
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
 from semanticgen.compressor import load_compressor  # noqa: E402
 from semanticgen.dit import load_dit  # noqa: E402
@@ -61,7 +62,10 @@ def train_vae_variant(cache: Path, out: Path) -> tuple[Path, Path, Path]:
     compressor = stage1 / "compressor.safetensors"
     stage2 = train(config("stage_semantic.json", cache=str(cache), out=str(out / "stage_semantic"), space=space,
                           compressor_path=str(compressor)))  # fmt: skip
-    return stage1 / "latent_generator.safetensors", compressor, stage2 / "semantic_generator.safetensors"
+    refined = train(config("stage_latent_refine.json", cache=str(cache), out=str(out / "stage_latent_refine"),
+                           space=space, init_from=str(stage1 / "latent_generator.safetensors"),
+                           compressor_path=str(compressor)))  # fmt: skip
+    return refined / "latent_generator.safetensors", compressor, stage2 / "semantic_generator.safetensors"
 
 
 def heldout_losses(cache: Path, compressor: Path, latent: Path, semantic: Path, rows: int = 256) -> dict[str, float]:
@@ -101,16 +105,15 @@ def heldout_losses(cache: Path, compressor: Path, latent: Path, semantic: Path, 
 def adherence(semantic_path: Path, latent_path: Path, vae, frame_indices: list[int], temporal_patch: int,
               grid: tuple[int, int, int], cfg: float = 3.0, steps: int = 20) -> dict[str, float]:  # fmt: skip
     import comfy.latent_formats
-    from test_demo import PROMPTS
 
     from semanticgen.text import MiniLMTextEncoder
-    from semanticgen.toy.evaluate import parse_prompt, read_video
+    from semanticgen.toy.evaluate import DEMO_PROMPTS, parse_prompt, read_video
 
     te, fmt = MiniLMTextEncoder(), comfy.latent_formats.Wan21()
     sem_g, lat_g = load_dit(semantic_path), load_dit(latent_path)
     null, hits = te.encode([""]), Counter()
     with torch.no_grad():
-        for seed, text in enumerate(PROMPTS):
+        for seed, text in enumerate(DEMO_PROMPTS):
             pos = te.encode([text])
             v = cfg_velocity(*(lambda x, s, c=c: sem_g(x, s * 1000, c) for c in (pos, null)), cfg)
             z = sample(v, cpu_noise((1, sem_g.config.in_dim, *grid), seed), sigmas(steps, 3.0), "euler")
@@ -121,7 +124,7 @@ def adherence(semantic_path: Path, latent_path: Path, vae, frame_indices: list[i
             seen, want = read_video(vae.decode(fmt.process_out(latent))[0]), parse_prompt(text)
             for f in ("colour", "background", "shape", "motion"):
                 hits[f] += getattr(seen, f) == getattr(want, f)
-    return {k: hits[k] / len(PROMPTS) for k in ("colour", "background", "shape", "motion")}
+    return {k: hits[k] / len(DEMO_PROMPTS) for k in ("colour", "background", "shape", "motion")}
 
 
 def main() -> None:

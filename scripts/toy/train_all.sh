@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Train the whole toy model set from a seed on the CPU, with the project's own training code:
 #   dataset -> VAE (ComfyUI's WanVAE class) -> semantic encoder (text-aligned) -> caches (native VAE inside
-#   ComfyUI's modules) -> stage 1 (latent generator + compressor) -> stage 2 (semantic generator).
+#   ComfyUI's modules) -> stage 1 (latent generator + compressor) -> in parallel: stage 2 (semantic generator) and
+#   the latent generator's refinement in stage 1's frozen semantic space.
 # Results go to models/ (committed). Every step skips itself when its output exists; delete to retrain.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -36,12 +37,26 @@ for pid in "${pids[@]}"; do wait "$pid"; done  # set -e stops here if a builder 
 export OMP_NUM_THREADS=2
 stamp "cache"
 "$py" -m semanticgen.train configs/toy/stage_latent.json --cache "$work/cache" --out "$work/stage_latent"
-cp "$work/stage_latent/latent_generator.safetensors" models/semanticgen/latent_generators/toy_latent_generator.safetensors
-cp "$work/stage_latent/compressor.safetensors" models/semanticgen/compressors/toy_compressor_c8.safetensors
 stamp "stage 1"
-tmpcfg="$work/stage_semantic.json"
-sed "s#REPLACED_BY_train_all.sh#$repo/models/semanticgen/compressors/toy_compressor_c8.safetensors#" \
-  configs/toy/stage_semantic.json > "$tmpcfg"
-"$py" -m semanticgen.train "$tmpcfg" --cache "$work/cache" --out "$work/stage_semantic"
+# The semantic space is now fixed. Stage 2 learns it while the latent generator trains on in it (compressor frozen):
+# two independent runs, one core each, each logging to its own file. models/ is written only when both are done.
+export OMP_NUM_THREADS=1
+compressor="$work/stage_latent/compressor.safetensors"
+sed "s#REPLACED_BY_train_all.sh#$compressor#" configs/toy/stage_semantic.json > "$work/stage_semantic.json"
+sed -e "s#REPLACED_BY_train_all.sh: the stage-1 latent generator#$work/stage_latent/latent_generator.safetensors#" \
+    -e "s#REPLACED_BY_train_all.sh: the stage-1 compressor, kept frozen#$compressor#" \
+    configs/toy/stage_latent_refine.json > "$work/stage_latent_refine.json"
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT  # one run failing stops the other
+pids=()
+for run in stage_semantic stage_latent_refine; do
+  echo "[toy] $run: log in $work/$run.log"
+  "$py" -m semanticgen.train "$work/$run.json" --cache "$work/cache" --out "$work/$run" > "$work/$run.log" 2>&1 &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
+trap - EXIT
+cp "$compressor" models/semanticgen/compressors/toy_compressor_c8.safetensors
 cp "$work/stage_semantic/semantic_generator.safetensors" models/semanticgen/semantic_generators/toy_semantic_generator.safetensors
-stamp "stage 2: done"
+cp "$work/stage_latent_refine/latent_generator.safetensors" \
+  models/semanticgen/latent_generators/toy_latent_generator.safetensors
+stamp "stage 2 + latent refinement: done"
