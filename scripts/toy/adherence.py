@@ -61,7 +61,7 @@ def main() -> None:
     ap.add_argument("--compressor", type=Path, default=SG / "compressors" / "toy_compressor_c8.safetensors")
     ap.add_argument("--latent", type=Path, default=SG / "latent_generators" / "toy_latent_generator.safetensors")
     ap.add_argument("--extra", type=int, default=48, help="prompts drawn like the training captions, after the 12")
-    ap.add_argument("--oracle", type=int, default=0, help="held-out cached clips for the real-features shape row")
+    ap.add_argument("--oracle", type=int, default=0, help="cached clips (from the 800th) for the oracle row")
     ap.add_argument("--cache", type=Path, default=WORK / "cache")
     ap.add_argument("--semantic-noise", type=float, default=0.1, help="the Latent Sampler's (workflow default 0.1)")
     a = ap.parse_args()
