@@ -155,6 +155,8 @@ def test_latent_stage_refines_in_a_frozen_semantic_space(cache, tmp_path):
     assert any(not torch.equal(g0[k], g1[k]) for k in g0), "the latent generator did not train"
     with pytest.raises(ValueError, match="not both"):
         train(config(cache, tmp_path / "c", compressor_path=str(first / "compressor.safetensors")))
+    with pytest.raises(ValueError, match="another config"):  # same tensor shapes, other heads
+        train(config(cache, tmp_path / "d", **frozen, model={**MODEL, "num_heads": 4}))
 
 
 def test_resuming_under_another_recipe_is_refused(cache, tmp_path):

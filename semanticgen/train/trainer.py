@@ -22,13 +22,16 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..checkpoints import KIND_KEY, read_metadata
 from ..compressor import CompressorConfig, SemanticCompressor, kl_divergence, load_compressor, save_compressor
+from ..dit import KIND as DIT_KIND
 from ..dit import (
     DiTConfig,
     FeatureNorm,
     SemanticGenDiT,
     init_weights,
     load_wan_state_dict,
+    read_dit_config,
     save_dit,
     semantic_positions,
 )
@@ -90,6 +93,11 @@ class LatentStage(nn.Module):
         if cfg.init_from:
             from safetensors.torch import load_file
 
+            if read_metadata(cfg.init_from).get(KIND_KEY) == DIT_KIND:  # our own export: same architecture, or refuse
+                theirs, _ = read_dit_config(cfg.init_from)  # (tensor shapes alone would miss e.g. num_heads)
+                if theirs != self.dit.config:
+                    raise ValueError(f"init_from: {Path(cfg.init_from).name} is a DiT of another config ({theirs}); "
+                                     f"model here: {self.dit.config}")  # fmt: skip
             missing = load_wan_state_dict(self.dit, load_file(cfg.init_from), Path(cfg.init_from).name)
             sys.stdout.write(f"initialised from {cfg.init_from}; new keys: {missing}\n")
 
