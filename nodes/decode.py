@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 import comfy.model_management as mm
 import torch
-from comfy.ldm.wan.vae import WanVAE, count_conv3d
+from comfy.ldm.wan.vae import WanVAE
 from comfy_api.latest import io
 
+from . import wan_vae
 from .progress import chunk_progress
 
 CATEGORY = "SemanticGen/decode"
@@ -19,11 +20,11 @@ def decode_chunked(
 ) -> torch.Tensor:
     """(B, 16, T, h, w) Wan2.1 latent -> (B, 4(T-1)+1, 8h, 8w, 3) frames in [0, 1], like ComfyUI's VAE.decode.
 
-    `WanVAE.decode` already runs its causal decoder one latent frame at a time with a feature cache (`feat_map`)
-    of the last frames of every causal conv; we keep that cache across chunks, so the result does not depend on
-    `chunk`, and move every decoded chunk to ComfyUI's intermediate device at once, so the device holds the weights,
-    the cache and one chunk whatever the length. `progress(done, total)` runs before each chunk and at the end
-    (progress bar, interrupts: it may raise).
+    ComfyUI's own decode keeps every decoded frame on the device until the end (the whole video, twice at the
+    concatenation); this one runs the same causal decoder calls (`wan_vae.call_plan`) with the same carried cache,
+    and moves each chunk of about `chunk` latent frames to ComfyUI's intermediate device at once, so the device
+    holds the weights, the cache and one chunk whatever the length. `progress(done, total)` runs before each chunk
+    and at the end (progress bar, interrupts: it may raise).
     """
     vae.throw_exception_if_invalid()
     model = vae.first_stage_model
@@ -39,28 +40,30 @@ def decode_chunked(
     if chunk < 1:
         raise ValueError(f"chunk: expected at least 1 latent frame per chunk, got {chunk}")
     b, _, t, h, w = latent.shape
-    needed = vae.memory_used_decode(latent[:, :, :chunk].shape, vae.vae_dtype)
+    chunks = wan_vae.chunk_plan(t, chunk)
+    needed = vae.memory_used_decode(latent[:, :, : max(chunk, 2)].shape, vae.vae_dtype)
     mm.load_models_gpu([vae.patcher], memory_required=needed, force_full_load=vae.disable_offload)
     frames = vae.upscale_ratio[0](t)  # 1 + 4(T-1): ComfyUI's own frame count for this VAE
     out = None  # (B, F, H, W, 3) on the intermediate device, filled chunk by chunk (no concatenation copies)
-    feat_map = [None] * count_conv3d(model.decoder)  # causal state, carried from chunk to chunk
-    done, starts = 0, range(0, t, chunk)
+    cache = wan_vae.new_cache(model)  # causal state, carried from call to call
+    done = 0
     with torch.no_grad():
-        for k, start in enumerate(starts):
+        for k, calls in enumerate(chunks):
             if progress is not None:
-                progress(k, len(starts))
-            x = model.conv2(latent[:, :, start : start + chunk].to(vae.vae_dtype).to(vae.device))  # 1×1×1 conv
-            pieces = [model.decoder(x[:, :, i : i + 1], feat_cache=feat_map, feat_idx=[0]) for i in range(x.shape[2])]
-            pixels = vae.process_output(torch.cat(pieces, 2).to(vae.output_device).float())  # (B, 3, f, H, W)
-            del x, pieces
-            if out is None:
-                out = torch.empty((b, frames, *pixels.shape[3:], pixels.shape[1]), device=vae.output_device)
-            out[:, done : done + pixels.shape[2]] = pixels.movedim(1, -1)
-            done += pixels.shape[2]
+                progress(k, len(chunks))
+            z = latent[:, :, calls[0].start : calls[-1].stop].to(vae.device, vae.vae_dtype)
+            local = [slice(c.start - calls[0].start, c.stop - calls[0].start) for c in calls]
+            for piece in wan_vae.decode_calls(model, z, local, cache):
+                pixels = vae.process_output(piece.to(vae.output_device).float())  # (B, 3, f, H, W)
+                if out is None:
+                    out = torch.empty((b, frames, *pixels.shape[3:], pixels.shape[1]), device=vae.output_device)
+                out[:, done : done + pixels.shape[2]] = pixels.movedim(1, -1)
+                done += pixels.shape[2]
+            del z
     if done != frames:
         raise RuntimeError(f"decoded {done} frames, ComfyUI's VAE expects {frames} for {t} latent frames")
     if progress is not None:
-        progress(len(starts), len(starts))
+        progress(len(chunks), len(chunks))
     return out
 
 
@@ -82,8 +85,9 @@ class ChunkedVAEDecode(io.ComfyNode):
                     default=4,
                     min=1,
                     max=4096,
-                    tooltip="Latent frames decoded per chunk (1 latent frame = 4 video frames). Smaller uses less "
-                    "memory; the frames are the same for any value.",
+                    tooltip="Latent frames moved off the device per chunk (1 latent frame = 4 video frames; the "
+                    "decoder itself takes the first frame alone, then 2 at a time). Smaller uses less device memory; "
+                    "the frames are the same for any value.",
                 ),
             ],
             outputs=[io.Image.Output(display_name="images")],
