@@ -11,7 +11,8 @@ setup:
 
 test:
 	@eval "$$(bash $(SETUP) --browser)" && \
-	  export SEMANTICGEN_COMFYUI="$$COMFYUI" SEMANTICGEN_NODE_DIR="$$NODE_DIR" && \
+	  export SEMANTICGEN_COMFYUI="$$COMFYUI" SEMANTICGEN_NODE_DIR="$$NODE_DIR" \
+	    SEMANTICGEN_FRONTEND_NEWEST="$$FRONTEND_NEWEST" && \
 	  "$$VENV/bin/ruff" check . && \
 	  "$$VENV/bin/python" -m pytest $(PYTEST_ARGS)
 

@@ -1,7 +1,7 @@
 // A live memory and time estimate on the sampler nodes: the planner's peak and sampling time for the node's stage
 // (POST /semanticgen/plan), green when it fits the device memory chosen in the settings (SemanticGen.MemoryPreset),
 // red when it does not.
-// Drawn as canvas text in a widget that is never serialised: nothing the server says becomes HTML.
+// Shown in a DOM widget that is never serialised; nothing the server says becomes HTML.
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 
@@ -75,6 +75,7 @@ function request(node) {
 
 function show(line, text, colour, plan = null) {
   Object.assign(line, { value: text, colour, plan });
+  line.element.style.color = colour;
   line.node?.setDirtyCanvas?.(true, false);
 }
 
@@ -126,24 +127,24 @@ function chain(owner, key, after) {
   };
 }
 
+// A DOM widget: the same element shows in the canvas renderer and in Vue nodes ("Nodes 2.0"), which do not run a
+// canvas widget's draw(). Text goes in through textContent only.
 function addLine(node) {
-  node.addCustomWidget({
-    name: LINE,
-    type: "semanticgen_memory_estimate",
-    value: "estimate: …",
-    colour: COLOURS.info,
-    serialize: false, // not in the workflow's widgets_values
-    options: { serialize: false }, // not in the prompt
-    draw(ctx, _node, width, y, height) {
-      ctx.save();
-      ctx.fillStyle = this.colour;
-      ctx.font = "12px sans-serif";
-      ctx.textBaseline = "middle";
-      ctx.fillText(String(this.value), 15, y + height / 2, width - 30);
-      ctx.restore();
-    },
-    computeSize: (width) => [width, 20],
+  const element = document.createElement("div");
+  element.className = "semanticgen-estimate";
+  Object.assign(element.style, { font: "12px sans-serif", padding: "2px 10px", whiteSpace: "nowrap", overflow: "hidden",
+    textOverflow: "ellipsis", color: COLOURS.info, pointerEvents: "none" });
+  let text = "estimate: …";
+  element.textContent = text;
+  const line = node.addDOMWidget(LINE, "semanticgen_memory_estimate", element, {
+    serialize: false, // not in the prompt
+    getValue: () => text,
+    setValue: (v) => { text = String(v); element.textContent = text; },
+    getMinHeight: () => 20,
+    getMaxHeight: () => 20,
   });
+  Object.assign(line, { element, colour: COLOURS.info, plan: null, serialize: false }); // not in widgets_values
+  return line;
 }
 
 function fitHeight(node) {

@@ -12,7 +12,11 @@ function refresh(node) {
   if (!control) return;
   for (const [name, visible] of Object.entries(spec.show)) {
     const widget = node.widgets.find((w) => w.name === name);
-    if (widget) widget.hidden = !visible(control.value);
+    if (!widget) continue;
+    // `hidden` for the canvas renderer and newer Vue nodes; `options.hidden` for the Vue nodes of frontends up to
+    // ~1.50 (what their own setWidgetHidden sets)
+    widget.hidden = !visible(control.value);
+    if (widget.options) widget.options.hidden = widget.hidden;
   }
   node.setSize([node.size[0], node.computeSize()[1]]);
   node.setDirtyCanvas?.(true, true);

