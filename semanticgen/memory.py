@@ -116,8 +116,7 @@ class Settings:
     width: int = 832
     height: int = 480
     frames: int = 81
-    attention: str = "full"  # latent stage: full | swin
-    window: int = 8  # Swin window in latent frames
+    window: int | None = None  # latent stage: Swin window in latent frames; None = full attention
     blocks_to_swap: int = 0  # per DiT, the blocks kept in host memory and streamed in
     weight_dtype: torch.dtype = torch.bfloat16
     compute_dtype: torch.dtype = torch.bfloat16
@@ -187,7 +186,7 @@ def plan(
         stages.append(dit_stage("semantic generator", semantic, n_sem, None, s))
     if latent is not None:
         n_lat, _ = latent_tokens(latent, space, s)
-        window = window_tokens(latent, space, s) if s.attention == "swin" else None
+        window = window_tokens(latent, space, s) if s.window is not None else None
         stages.append(dit_stage("latent generator", latent, n_lat + n_sem, window, s))
     if vae is not None:
         stages.append(vae)
@@ -251,18 +250,18 @@ def recommend(
     if swap is not None:
         tips.append(Tip(f"set blocks_to_swap ≥ {swap}", replace(s, blocks_to_swap=swap)))
     latent_frames = (s.frames - 1) // space.vae_temporal + 1
-    top = s.window - 1 if s.attention == "swin" else latent_frames
+    top = latent_frames if s.window is None else s.window - 1
     window = None  # Swin is the latent stage's; the largest window that fits
     if latent is not None:
-        window = first_fitting(range(top, 0, -1), lambda w: fits(replace(s, attention="swin", window=w)))
+        window = first_fitting(range(top, 0, -1), lambda w: fits(replace(s, window=w)))
     if window is not None:
-        text = f"window ≤ {window}" if s.attention == "swin" else f"attention swin with window ≤ {window}"
-        tips.append(Tip(text, replace(s, attention="swin", window=window)))
+        text = f"attention swin with window ≤ {window}" if s.window is None else f"window ≤ {window}"
+        tips.append(Tip(text, replace(s, window=window)))
     fp8 = replace(s, weight_dtype=torch.float8_e4m3fn)
     if s.weight_dtype not in FP8 and fits(fp8):
         tips.append(Tip("dtype fp8_e4m3fn", fp8))
     if not tips:
-        both = replace(fp8, attention="swin", window=min(s.window, 4), blocks_to_swap=layers)
+        both = replace(fp8, window=min(s.window or 4, 4), blocks_to_swap=layers)
         if fits(both):
             tips.append(Tip(f"blocks_to_swap {layers} with fp8_e4m3fn weights and a swin window of 4", both))
     return tips

@@ -128,7 +128,7 @@ def test_plan_grows_with_the_video_and_swin_bounds_the_latent_stage():
     latent, semantic, space = DiTConfig.wan21_1_3b(semantic_dim=64), DiTConfig.wan21_1_3b(in_dim=64), SemanticSpace()
     short = plan(latent, semantic, space, Settings(frames=81))
     long_full = plan(latent, semantic, space, Settings(frames=961))
-    long_swin = plan(latent, semantic, space, Settings(frames=961, attention="swin", window=8))
+    long_swin = plan(latent, semantic, space, Settings(frames=961, window=8))
     assert [s.stage for s in short] == ["semantic generator", "latent generator"]
     assert short[1].activations < long_swin[1].activations < long_full[1].activations
     assert long_swin[0].activations == long_full[0].activations  # the semantic stage keeps full attention
