@@ -40,7 +40,7 @@ from .checkpoints import (
 from .features import SemanticSpace
 from .offload import BlockSwap
 from .rope import apply_rope, grid_positions, rope_table
-from .swin import Windows, layer_partitions, window_attention, window_groups, window_in_tokens
+from .swin import Windows, attend_windows, layer_partitions, window_attention, window_in_tokens
 
 CHUNK_TOKENS = 16384  # inference works on at most this many tokens at once where tokens are independent
 
@@ -205,24 +205,12 @@ class Block(nn.Module):
     def _window_attention_in_place(self, x, pre_attn, gate, rope, windows: Windows) -> None:
         """A group of windows at a time: windows partition the tokens, so updating one group's tokens never changes
         what another group attends to."""
-        attn, b = self.self_attn, x.shape[0]
-        for rows in window_groups(windows, CHUNK_TOKENS):
-            idx = windows.index[rows]  # (G, Lw)
-            g = idx.shape[0]
-            flat = idx.flatten()  # (G·Lw,)
-            y = rearrange(pre_attn(x[:, flat]), "b (g l) d -> (b g) l d", g=g)  # (B·G, Lw, D)
-            q, k, v = attn.project(y, rope[idx].repeat(b, 1, 1, 1))
-            mask = None
-            if windows.keep is not None:  # padded slots are never keys; their (discarded) queries see real tokens
-                mask = rearrange(windows.keep[rows], "g l -> g 1 1 l").repeat(b, 1, 1, 1)  # (B·G, 1, 1, Lw)
-            out = gate * rearrange(
-                attn.o(attention(q, k, v, attn.heads, mask, attn.backend)), "(b g) l d -> b (g l) d", b=b
-            )
-            if windows.keep is None:
-                x[:, flat] += out
-            else:
-                real = windows.keep[rows].flatten()
-                x[:, flat[real]] += out[:, real]
+        attn = self.self_attn
+        groups = attend_windows(
+            attn.project, x, rope, attn.heads, windows, attn.backend, CHUNK_TOKENS, prepare=pre_attn, output=attn.o
+        )
+        for tokens, out in groups:
+            x[:, tokens] += gate * out
 
 
 class Head(nn.Module):

@@ -137,15 +137,12 @@ class StageEstimate:
 
 def latent_tokens(config: DiTConfig, space: SemanticSpace, s: Settings) -> tuple[int, int]:
     """(tokens, tokens per latent frame) of the latent generator's own grid."""
-    pt, ph, pw = config.patch_size
-    t = -(-((s.frames - 1) // space.vae_temporal + 1) // pt)
-    per_frame = (s.height // space.vae_spatial // ph) * (s.width // space.vae_spatial // pw)
-    return t * per_frame, per_frame
+    t, h, w = space.latent_grid(s.frames, s.height, s.width, config.patch_size)
+    return t * h * w, h * w
 
 
 def semantic_tokens(space: SemanticSpace, s: Settings) -> int:
-    idx, (gh, gw) = space.layout(s.frames, s.height, s.width)
-    return math.ceil(len(idx) / space.temporal_patch) * gh * gw
+    return math.prod(space.semantic_grid(s.frames, s.height, s.width))
 
 
 def window_tokens(config: DiTConfig, space: SemanticSpace, s: Settings) -> int:
@@ -249,7 +246,7 @@ def recommend(
     swap = first_fitting(range(s.blocks_to_swap + 1, layers + 1), lambda n: fits(replace(s, blocks_to_swap=n)))
     if swap is not None:
         tips.append(Tip(f"set blocks_to_swap ≥ {swap}", replace(s, blocks_to_swap=swap)))
-    latent_frames = (s.frames - 1) // space.vae_temporal + 1
+    latent_frames = space.latent_frames(s.frames)
     top = latent_frames if s.window is None else s.window - 1
     window = None  # Swin is the latent stage's; the largest window that fits
     if latent is not None:

@@ -138,8 +138,8 @@ def generate_semantic(
     check_context(positive, model, "positive")
     check_context(negative, model, "negative", positive.shape[0])
     check_memory(model, Settings(width=width, height=height, frames=frames, batch=positive.shape[0]), opts)
-    idx, (gh, gw) = space.layout(frames, height, width)
-    shape = (positive.shape[0], model.config.in_dim, -(-len(idx) // space.temporal_patch), gh, gw)
+    idx, _ = space.layout(frames, height, width)
+    shape = (positive.shape[0], model.config.in_dim, *space.semantic_grid(frames, height, width))
     velocity = cfg_velocity(
         _velocity(model, positive, opts), _velocity(model, negative, opts) if negative is not None else None, opts.cfg
     )
@@ -151,13 +151,11 @@ def generate_semantic(
 
 
 def latent_shape(sem: SemanticVideo, space: SemanticSpace, channels: int, patch: tuple[int, int, int]):
-    """(1, C, T, H, W) of the VAE latent for the video `sem` describes (largest 4k+1 frames, whole patches)."""
-    frames = (sem.video_frames - 1) // space.vae_temporal + 1
-    unit_h, unit_w = space.vae_spatial * patch[1], space.vae_spatial * patch[2]
-    h, w = sem.video_size[0] // unit_h * patch[1], sem.video_size[1] // unit_w * patch[2]
-    if h == 0 or w == 0:
+    """(B, C, T, H, W) of the VAE latent for the video `sem` describes (largest 4k+1 frames, whole patches)."""
+    _, gh, gw = space.latent_grid(sem.video_frames, *sem.video_size, patch)
+    if gh == 0 or gw == 0:
         raise ValueError(f"semantic: describes a {sem.video_size} video, smaller than one latent patch")
-    return (sem.features.shape[0], channels, frames, h, w)
+    return (sem.features.shape[0], channels, space.latent_frames(sem.video_frames), gh * patch[1], gw * patch[2])
 
 
 def generate_latent(
