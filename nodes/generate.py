@@ -10,7 +10,7 @@ import comfy.ops
 from comfy_api.latest import io
 
 from ..semanticgen.checkpoints import CheckpointError
-from ..semanticgen.dit import load_dit
+from ..semanticgen.dit_io import load_dit
 from ..semanticgen.features import SemanticVideo
 from ..semanticgen.flow import SAMPLERS
 from ..semanticgen.offload import enable_block_swap

@@ -8,7 +8,7 @@ from comfy_api.latest import io, ui
 
 from ..semanticgen.checkpoints import CheckpointError
 from ..semanticgen.cost import forward_passes, matmul_throughput, stage_seconds, with_time
-from ..semanticgen.dit import read_dit_config
+from ..semanticgen.dit_io import read_dit_config
 from ..semanticgen.features import SemanticSpace
 from ..semanticgen.flow import SAMPLERS
 from ..semanticgen.memory import Settings, report

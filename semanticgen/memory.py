@@ -28,7 +28,8 @@ from torch import nn
 
 from . import dit
 from .compressor import CompressorConfig, SemanticCompressor
-from .dit import DiTConfig, SemanticGenDiT, storage_dtype
+from .dit import DiTConfig, SemanticGenDiT
+from .dit_io import storage_dtype
 from .encoder import EncoderConfig
 from .features import SemanticSpace
 
@@ -41,7 +42,7 @@ def element_size(dtype: torch.dtype) -> int:
 
 
 def weight_bytes(module: nn.Module, dtype: torch.dtype | None = None, small: torch.dtype | None = None) -> int:
-    """Bytes of all parameters and persistent buffers stored as `dit.cast_weights` stores them in `dtype` (and
+    """Bytes of all parameters and persistent buffers stored as `dit_io.cast_weights` stores them in `dtype` (and
     `small`), or as they are when `dtype` is None."""
 
     def size(name: str, t: torch.Tensor) -> int:
@@ -154,7 +155,7 @@ def window_tokens(config: DiTConfig, space: SemanticSpace, s: Settings) -> int:
 
 
 def dit_stage(name: str, config: DiTConfig, tokens: int, window_tokens: int | None, s: Settings) -> StageEstimate:
-    small = s.compute_dtype if s.weight_dtype != s.compute_dtype else None  # as `dit.load_dit` stores them
+    small = s.compute_dtype if s.weight_dtype != s.compute_dtype else None  # as `dit_io.load_dit` stores them
     total = dit_weight_bytes(config, s.weight_dtype, small)
     block = dit_weight_bytes(replace(config, num_layers=1), s.weight_dtype, small) - dit_weight_bytes(
         replace(config, num_layers=0), s.weight_dtype, small

@@ -97,7 +97,7 @@ def test_swin_step_memory_grows_only_by_the_per_token_state(monkeypatch):
 def tiny_checkpoint(tmp_path, **kw):
     from test_dit import tiny_dit
 
-    from semanticgen.dit import save_dit
+    from semanticgen.dit_io import save_dit
 
     model = tiny_dit(**kw)
     return model, save_dit(model, tmp_path / "g.safetensors")
@@ -105,7 +105,7 @@ def tiny_checkpoint(tmp_path, **kw):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16, torch.float8_e4m3fn])
 def test_weight_figure_equals_the_loaded_models_bytes(tmp_path, dtype):
-    from semanticgen.dit import load_dit
+    from semanticgen.dit_io import load_dit
     from semanticgen.memory import Settings, dit_stage
     from semanticgen.offload import enable_block_swap
 

@@ -24,17 +24,9 @@ from torch import nn
 
 from ..checkpoints import KIND_KEY, read_metadata
 from ..compressor import CompressorConfig, SemanticCompressor, kl_divergence, load_compressor, save_compressor
-from ..dit import KIND as DIT_KIND
-from ..dit import (
-    DiTConfig,
-    FeatureNorm,
-    SemanticGenDiT,
-    init_weights,
-    load_wan_state_dict,
-    read_dit_config,
-    save_dit,
-    semantic_positions,
-)
+from ..dit import DiTConfig, FeatureNorm, SemanticGenDiT, init_weights, semantic_positions
+from ..dit_io import KIND as DIT_KIND
+from ..dit_io import load_wan_state_dict, read_dit_config, save_dit
 from ..features import SemanticSpace
 from ..flow import add_noise, shift_sigma
 from .cache import CacheDataset
