@@ -27,7 +27,6 @@ import torch
 from torch import nn
 
 from . import dit
-from .compressor import CompressorConfig, SemanticCompressor
 from .dit import DiTConfig, SemanticGenDiT
 from .dit_io import storage_dtype
 from .encoder import EncoderConfig
@@ -68,11 +67,6 @@ def encoder_weight_bytes(config: EncoderConfig, dtype: torch.dtype = torch.bfloa
     with torch.device("meta"):
         tower = Qwen2_5_VisionTransformerPretrainedModel(config.vision_config())
     return sum(p.numel() for p in tower.parameters()) * element_size(dtype)
-
-
-def compressor_weight_bytes(config: CompressorConfig, dtype: torch.dtype = torch.bfloat16) -> int:
-    with torch.device("meta"):
-        return weight_bytes(SemanticCompressor(config), dtype)
 
 
 # --- activations --------------------------------------------------------------------------------------------
@@ -171,33 +165,18 @@ def plan(
     semantic: DiTConfig | None,
     space: SemanticSpace,
     s: Settings,
-    vae: StageEstimate | None = None,
-    encoder: EncoderConfig | None = None,
 ) -> list[StageEstimate]:
     """Per-stage estimates of a run (stages whose config is None are left out). ComfyUI loads one stage at a
     time, so the run's device peak is the largest stage's `peak`; host memory holds every stage's weights."""
     n_sem = semantic_tokens(space, s)
     stages = []
-    if encoder is not None:
-        stages.append(encoder_stage(encoder, space, s))
     if semantic is not None:
         stages.append(dit_stage("semantic generator", semantic, n_sem, None, s))
     if latent is not None:
         n_lat, _ = latent_tokens(latent, space, s)
         window = window_tokens(latent, space, s) if s.window is not None else None
         stages.append(dit_stage("latent generator", latent, n_lat + n_sem, window, s))
-    if vae is not None:
-        stages.append(vae)
     return stages
-
-
-def encoder_stage(config: EncoderConfig, space: SemanticSpace, s: Settings) -> StageEstimate:
-    """The vision tower over the sampled frames: patches (before the 2×2 merge) × (hidden states + MLP)."""
-    idx, (gh, gw) = space.layout(s.frames, s.height, s.width)
-    patches = math.ceil(len(idx) / config.temporal_patch_size) * gh * gw * config.spatial_merge_size**2
-    e = element_size(s.compute_dtype)
-    act = patches * (6 * config.hidden_size + 3 * config.intermediate_size) * e
-    return StageEstimate("semantic encoder", encoder_weight_bytes(config, s.compute_dtype), act, 0)
 
 
 def host_bytes(stages: list[StageEstimate]) -> int:
@@ -232,13 +211,12 @@ def recommend(
     space: SemanticSpace,
     s: Settings,
     budget: int,
-    vae: StageEstimate | None = None,
 ) -> list[Tip]:
     """The smallest single changes that make every stage fit `budget` bytes: more swapped blocks, a smaller Swin
     window (or Swin at all), fp8 weights; or all of them together. Empty when the settings already fit."""
 
     def fits(t: Settings) -> bool:
-        return max(st.peak for st in plan(latent, semantic, space, t, vae)) <= budget
+        return max(st.peak for st in plan(latent, semantic, space, t)) <= budget
 
     if fits(s):
         return []

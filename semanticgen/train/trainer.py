@@ -82,8 +82,9 @@ class LatentStage(nn.Module):
     def __init__(self, cfg: TrainConfig, space: SemanticSpace):
         super().__init__()
         if cfg.compressor_path and cfg.compressor:
-            raise ValueError("compressor: give either its config (train a new one) or compressor_path (keep one "
-                             "frozen), not both")  # fmt: skip
+            raise ValueError(
+                "compressor: give either its config (train a new one) or compressor_path (keep one frozen), not both"
+            )
         self.dit = init_weights(SemanticGenDiT(DiTConfig(**cfg.model), space=space), cfg.seed)
         if cfg.compressor_path:  # the semantic space is fixed: semantic generators trained on it stay valid
             self.compressor = load_compressor(cfg.compressor_path).requires_grad_(False)
@@ -95,8 +96,10 @@ class LatentStage(nn.Module):
             if read_metadata(cfg.init_from).get(KIND_KEY) == DIT_KIND:  # our own export: same architecture, or refuse
                 theirs, _ = read_dit_config(cfg.init_from)  # (tensor shapes alone would miss e.g. num_heads)
                 if theirs != self.dit.config:
-                    raise ValueError(f"init_from: {Path(cfg.init_from).name} is a DiT of another config ({theirs}); "
-                                     f"model here: {self.dit.config}")  # fmt: skip
+                    raise ValueError(
+                        f"init_from: {Path(cfg.init_from).name} is a DiT of another config ({theirs}); "
+                        f"model here: {self.dit.config}"
+                    )
             missing = load_wan_state_dict(self.dit, load_file(cfg.init_from), Path(cfg.init_from).name)
             sys.stdout.write(f"initialised from {cfg.init_from}; new keys: {missing}\n")
 
@@ -262,8 +265,10 @@ def check_resumable(saved: dict, cfg: TrainConfig, step: int, out: Path) -> None
     before, now = (json.loads(json.dumps(c)) for c in (before, asdict(cfg)))  # tuples and lists alike
     changed = sorted(k for k in now if k not in RESUMABLE_CHANGES and before[k] != now[k])
     if changed:
-        raise ValueError(f"{out}: the checkpoint there was trained with other settings ({', '.join(changed)}); "
-                         "resume with the same config or use a new out folder")  # fmt: skip
+        raise ValueError(
+            f"{out}: the checkpoint there was trained with other settings ({', '.join(changed)}); "
+            "resume with the same config or use a new out folder"
+        )
     if step > cfg.steps:
         raise ValueError(f"{out}: the checkpoint there is at step {step}, past steps = {cfg.steps}")
 
