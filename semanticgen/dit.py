@@ -37,6 +37,7 @@ from .swin import Windows, attend_windows, layer_partitions, window_attention, w
 
 CHUNK_TOKENS = 16384  # inference works on at most this many tokens at once where tokens are independent
 Modulate = Callable[[torch.Tensor], torch.Tensor]  # (B, n, D) tokens -> their modulated, normalised input
+Mod = tuple[torch.Tensor, ...]  # a block's shift, scale, gate of attention and FFN: 6 × (B, 1, D)
 
 
 @dataclass
@@ -174,13 +175,17 @@ class Block(nn.Module):
             return self._forward_training(x, mod, context, rope, windows)
         return self._forward_in_place(x, mod, context, rope, windows)
 
-    def _forward_training(self, x, mod, context, rope, windows: Windows | None) -> torch.Tensor:
+    def _forward_training(
+        self, x: torch.Tensor, mod: Mod, context: torch.Tensor, rope: torch.Tensor, windows: Windows | None
+    ) -> torch.Tensor:
         shift1, scale1, gate1, shift2, scale2, gate2 = mod
         x = x + gate1 * self.self_attn(modulate(self.norm1(x), shift1, scale1), rope, windows)  # (B, L, D)
         x = x + self.cross_attn(self.norm3(x), context)
         return x + gate2 * self.ffn(modulate(self.norm2(x), shift2, scale2))
 
-    def _forward_in_place(self, x, mod, context, rope, windows: Windows | None) -> torch.Tensor:
+    def _forward_in_place(
+        self, x: torch.Tensor, mod: Mod, context: torch.Tensor, rope: torch.Tensor, windows: Windows | None
+    ) -> torch.Tensor:
         """The same computation a chunk at a time; every update only reads tokens it no longer needs unchanged."""
         shift1, scale1, gate1, shift2, scale2, gate2 = mod
 
@@ -198,7 +203,9 @@ class Block(nn.Module):
             x[:, sl] += gate2 * self.ffn(modulate(self.norm2(x[:, sl]), shift2, scale2))
         return x
 
-    def _full_attention_in_place(self, x: torch.Tensor, pre_attn: Modulate, gate: torch.Tensor, rope) -> None:
+    def _full_attention_in_place(
+        self, x: torch.Tensor, pre_attn: Modulate, gate: torch.Tensor, rope: torch.Tensor
+    ) -> None:
         """Keys and values of every token first, then queries a chunk at a time; a chunk's tokens are updated only
         after its queries are computed, so every query sees the block's input."""
         attn = self.self_attn
