@@ -112,7 +112,7 @@ class Direct:
         import comfy.sd
         import comfy.utils
 
-        from semanticgen.dit import load_dit
+        from semanticgen.dit_io import load_dit
         from semanticgen.text import MiniLMTextEncoder
 
         models = ROOT / "models"

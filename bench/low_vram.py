@@ -23,7 +23,7 @@ SIZES = {
 }
 RUNS = {
     "480p × 81 frames, full": Settings(width=832, height=480, frames=81),
-    "480p × 60 s (961 frames), Swin w=8": Settings(width=832, height=480, frames=961, attention="swin", window=8),
+    "480p × 60 s (961 frames), Swin w=8": Settings(width=832, height=480, frames=961, window=8),
 }
 PRESETS_GB = (8, 12, 16, 24)
 

@@ -97,7 +97,8 @@ def plot(report: dict, path: Path) -> Path:
         p = Panel(
             d,
             (PANEL[0], 0),
-            f"DiT step GFLOP/s as % of the measured matmul peak ({report['peak_gflops']:.0f} GFLOP/s)",
+            f"DiT step GFLOP/s as % of the measured matmul peak ({report['peak_gflops']:.0f} GFLOP/s"
+            + (f", {report['peak']['n']}² on {report['peak']['threads']} thread(s))" if "peak" in report else ")"),
             100.0,
             "%",
         )

@@ -3,7 +3,6 @@ needs no second implementation of any of them."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import comfy.latent_formats
@@ -11,32 +10,21 @@ import comfy.model_management as mm
 import comfy.utils
 import folder_paths
 import torch
-import torch.nn.functional as F
 from comfy_api.input_impl import VideoFromFile
 from comfy_api.latest import io
 
 from ..semanticgen.text import MiniLMTextEncoder
-from ..semanticgen.train.build import build_cache
+from ..semanticgen.train.build import ClipFolder, build_cache, check_clip_frames, list_videos
+from .inputs import frames_input, size_inputs
+from .models import decode_video, inside
 from .types import Encoder, TextEncoder
 
-VIDEO_EXTENSIONS = {".mp4", ".webm", ".mov", ".mkv", ".avi"}
 
-
-def _inside(base: str, sub: str, input_name: str) -> Path:
-    """`base/sub`, refusing anything that escapes `base`."""
-    base_abs = os.path.abspath(base)
-    path = os.path.abspath(os.path.join(base_abs, sub))
-    if os.path.commonpath([path, base_abs]) != base_abs or not sub.strip():
-        raise ValueError(f"{input_name}: {sub!r} must be a sub-folder name inside {base_abs}")
-    return Path(path)
-
-
-def _components(path: Path):
-    """Decoded frames + frame rate of one video file, or an error naming the `videos` input and the file."""
-    try:
-        return VideoFromFile(str(path)).get_components()
-    except Exception as e:  # PyAV raises many types for a file that is not a video
-        raise ValueError(f"videos: {path.name} could not be decoded as a video ({e})") from e
+def _decode(path: Path) -> tuple[torch.Tensor, float]:
+    """Frames + frame rate of one video file (ComfyUI's decoder); the build stops here on /interrupt."""
+    mm.throw_exception_if_processing_interrupted()
+    parts = decode_video(VideoFromFile(str(path)), f"videos: {path.name} could not be decoded as a video")
+    return parts.images, float(parts.frame_rate)
 
 
 def _text_encoder(te):
@@ -74,16 +62,8 @@ class BuildCache(io.ComfyNode):
                     default="semanticgen_cache",
                     tooltip="Sub-folder of ComfyUI's output folder that receives the shards.",
                 ),
-                io.Int.Input(
-                    "frames",
-                    default=81,
-                    min=1,
-                    max=4097,
-                    step=4,
-                    tooltip="Frames per clip (4k+1); longer videos are cut, shorter ones skipped.",
-                ),
-                io.Int.Input("width", default=832, min=16, max=4096, step=16, tooltip="Clip width (resized)."),
-                io.Int.Input("height", default=480, min=16, max=4096, step=16, tooltip="Clip height (resized)."),
+                frames_input("Frames per clip (4k+1); longer videos are cut, shorter ones skipped.", max_frames=4097),
+                *size_inputs("Clip width (resized).", "Clip height (resized)."),
                 io.Float.Input(
                     "sample_fps",
                     default=1.6,
@@ -93,49 +73,43 @@ class BuildCache(io.ComfyNode):
                     tooltip="Frames per second shown to the semantic encoder.",
                 ),
                 io.Int.Input("shard_size", default=256, min=1, max=100000, tooltip="Clips per shard file."),
-            ],  # fmt: skip
+            ],
             outputs=[io.String.Output(display_name="cache_path"), io.Int.Output(display_name="clips")],
             is_output_node=True,
         )
 
     @classmethod
-    def execute(cls, vae, text_encoder, encoder, videos: str, cache_name: str, frames: int, width: int,
-                height: int, sample_fps: float, shard_size: int) -> io.NodeOutput:  # fmt: skip
-        if (frames - 1) % 4:
-            raise ValueError(f"frames: expected 4k+1 frames (1, 5, 9, …), got {frames}")
-        src = _inside(folder_paths.get_input_directory(), videos, "videos")
-        out = _inside(folder_paths.get_output_directory(), cache_name, "cache_name")
-        files = sorted(p for p in src.glob("*") if p.suffix.lower() in VIDEO_EXTENSIONS) if src.is_dir() else []
-        if not files:
-            raise ValueError(f"videos: no video files in {src}")
+    def execute(
+        cls,
+        vae,
+        text_encoder,
+        encoder,
+        videos: str,
+        cache_name: str,
+        frames: int,
+        width: int,
+        height: int,
+        sample_fps: float,
+        shard_size: int,
+    ) -> io.NodeOutput:
+        check_clip_frames(frames)
+        src = inside(folder_paths.get_input_directory(), videos, "videos")
+        out = inside(folder_paths.get_output_directory(), cache_name, "cache_name")
+        files = list_videos(src)
         fmt = comfy.latent_formats.Wan21()
         pbar = comfy.utils.ProgressBar(len(files))
-        fps = float(_components(files[0]).frame_rate)
-        used = [0]
-
-        def samples():
-            for path in files:
-                mm.throw_exception_if_processing_interrupted()
-                caption_file = path.with_suffix(".txt")
-                parts = _components(path)
-                if parts.images.shape[0] < frames or not caption_file.is_file():
-                    pbar.update(1)
-                    continue  # too short, or no caption
-                if abs(float(parts.frame_rate) - fps) > 1e-3:
-                    raise ValueError(f"videos: {path.name} runs at {float(parts.frame_rate)} fps, the others at {fps}")
-                clip = parts.images[:frames, ..., :3].movedim(-1, 1)  # (T, 3, H, W)
-                clip = F.interpolate(clip, size=(height, width), mode="bilinear", antialias=True).movedim(1, -1)
-                used[0] += 1
-                pbar.update(1)
-                yield clip.clamp(0, 1), caption_file.read_text().strip()
-
+        clips = ClipFolder(files, _decode, frames, height, width, progress=lambda: pbar.update(1))
         mm.load_models_gpu([encoder])
         with torch.no_grad():
-            shards = build_cache(samples(), out, lambda f: fmt.process_in(vae.encode(f)).cpu(),
-                                 _text_encoder(text_encoder), encoder.model, fps, sample_fps, shard_size)  # fmt: skip
-        if not used[0]:
-            raise ValueError(
-                f"videos: none of the {len(files)} videos in {src} has at least {frames} frames (frames) and a "
-                "same-name .txt caption"
+            shards = build_cache(
+                clips,
+                out,
+                lambda f: fmt.process_in(vae.encode(f)).cpu(),
+                _text_encoder(text_encoder),
+                encoder.model,
+                clips.fps,
+                sample_fps,
+                shard_size,
             )
-        return io.NodeOutput(str(out), used[0], ui={"text": [f"{used[0]} clips in {len(shards)} shards"]})
+        clips.check_used(src)
+        return io.NodeOutput(str(out), clips.used, ui={"text": [f"{clips.used} clips in {len(shards)} shards"]})

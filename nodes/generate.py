@@ -10,11 +10,22 @@ import comfy.ops
 from comfy_api.latest import io
 
 from ..semanticgen.checkpoints import CheckpointError
-from ..semanticgen.dit import load_dit
+from ..semanticgen.dit_io import load_dit
 from ..semanticgen.features import SemanticVideo
 from ..semanticgen.flow import SAMPLERS
 from ..semanticgen.offload import enable_block_swap
 from ..semanticgen.pipeline import SamplingOptions, generate_latent, generate_semantic
+from .inputs import (
+    ATTENTION_OPTIONS,
+    attention_inputs,
+    cfg_input,
+    frames_input,
+    sampler_input,
+    seed_input,
+    size_inputs,
+    steps_input,
+    swin_window,
+)
 from .models import (
     FOLDERS,
     check_choice,
@@ -32,7 +43,6 @@ from .types import LatentGenerator, Semantic, SemanticGenerator
 
 log = logging.getLogger(__name__)
 CATEGORY = "SemanticGen/generate"
-ATTENTION_OPTIONS = ["full", "swin"]
 
 
 def _load(key: str, name: str, dtype: str, blocks_to_swap: int, role: str):
@@ -117,40 +127,9 @@ class LatentGeneratorLoader(_GeneratorLoader):
     OUTPUT, ROLE, WHAT = LatentGenerator, "latent", "latent generator (stage 2: semantic features → VAE latents)"
 
 
-def steps_input() -> io.Int.Input:
-    return io.Int.Input("steps", default=20, min=1, max=200, tooltip="Sampling steps from noise (t=1) to data (t=0).")
-
-
-def cfg_input(default: float) -> io.Float.Input:
-    return io.Float.Input(
-        "cfg",
-        default=default,
-        min=1.0,
-        max=30.0,
-        step=0.1,
-        tooltip="Classifier-free guidance scale; 1 disables guidance (one model call per step).",
-    )
-
-
-def sampler_input() -> io.Combo.Input:
-    return io.Combo.Input(
-        "sampler",
-        options=list(SAMPLERS),
-        default="euler",
-        tooltip="euler: the paper's sampler; heun: 2nd order, two model calls per step.",
-    )
-
-
 def _sampling_inputs(cfg_default: float) -> list:
     return [
-        io.Int.Input(
-            "seed",
-            default=0,
-            min=0,
-            max=0xFFFFFFFFFFFFFFFF,
-            control_after_generate=True,
-            tooltip="Noise seed; noise is drawn on the CPU, so a seed gives the same result on any device.",
-        ),
+        seed_input("Noise seed; noise is drawn on the CPU, so a seed gives the same result on any device."),
         steps_input(),
         cfg_input(cfg_default),
         io.Float.Input(
@@ -206,20 +185,8 @@ class SemanticSampler(io.ComfyNode):
                 io.Conditioning.Input("positive", tooltip="The prompt."),
                 io.Conditioning.Input("negative", optional=True, tooltip="Negative prompt for guidance (optional)."),
                 *_sampling_inputs(5.0),
-                io.Int.Input(
-                    "frames",
-                    default=81,
-                    min=1,
-                    max=8193,
-                    step=4,
-                    tooltip="Video length in frames, 4k+1 (the Wan VAE's temporal grid).",
-                ),
-                io.Int.Input(
-                    "width", default=832, min=16, max=4096, step=16, tooltip="Video width in pixels, multiple of 16."
-                ),
-                io.Int.Input(
-                    "height", default=480, min=16, max=4096, step=16, tooltip="Video height in pixels, multiple of 16."
-                ),
+                frames_input("Video length in frames, 4k+1 (the Wan VAE's temporal grid)."),
+                *size_inputs("Video width in pixels, multiple of 16.", "Video height in pixels, multiple of 16."),
             ],
             outputs=[Semantic.Output(display_name="semantic")],
         )
@@ -282,20 +249,10 @@ class LatentSampler(io.ComfyNode):
                     tooltip="Noise added to the semantic features first (closes the train/test gap; "
                     "more = looser adherence to the reference).",
                 ),
-                io.Combo.Input(
-                    "attention",
-                    options=ATTENTION_OPTIONS,
-                    default="full",
-                    tooltip="full: every token sees the whole video (cost grows with length²). swin: shifted "
-                    "time windows for long videos (cost grows linearly; odd layers shift by half a window).",
-                ),
-                io.Int.Input(
-                    "window",
-                    default=8,
-                    min=1,
-                    max=1024,
-                    tooltip="Swin window in latent frames (1 latent frame = 4 video frames). Ignored for full "
-                    "attention.",
+                *attention_inputs(
+                    "full: every token sees the whole video (cost grows with length²). swin: shifted time windows "
+                    "for long videos (cost grows linearly; odd layers shift by half a window).",
+                    "Swin window in latent frames (1 latent frame = 4 video frames). Ignored for full attention.",
                 ),
             ],
             outputs=[io.Latent.Output(display_name="latent")],
@@ -321,8 +278,6 @@ class LatentSampler(io.ComfyNode):
         window: int = 8,
         negative=None,
     ) -> io.NodeOutput:
-        if attention not in ATTENTION_OPTIONS:
-            raise ValueError(check_choice("attention", attention, ATTENTION_OPTIONS))
         mm.load_models_gpu([model])
         fmt = comfy.latent_formats.Wan21()
         opts = _options(model, seed, steps, cfg, shift, sampler)
@@ -334,6 +289,6 @@ class LatentSampler(io.ComfyNode):
             semantic_noise,
             opts,
             step_callback(steps, model.load_device, fmt),
-            window=window if attention == "swin" else None,
+            window=swin_window(attention, window),
         )
         return io.NodeOutput({"samples": fmt.process_out(z)})

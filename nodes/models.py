@@ -13,6 +13,8 @@ import folder_paths
 import torch
 from comfy_api.latest import io
 
+from ..semanticgen.checkpoints import atomic_write
+
 PACK_DIR = Path(__file__).resolve().parents[1]
 FOLDERS = {  # folder_paths key -> sub-folder of ComfyUI's models dir
     "semanticgen_encoders": "semanticgen/encoders",
@@ -43,10 +45,7 @@ def copy_sample_inputs() -> None:
     src = PACK_DIR / "assets" / "semanticgen_sample.mp4"
     dest = Path(folder_paths.get_input_directory()) / src.name
     if src.is_file() and not (dest.is_file() and dest.read_bytes() == src.read_bytes()):
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.tmp")
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
+        atomic_write(dest, lambda tmp: shutil.copyfile(src, tmp))
 
 
 def list_models(key: str, folders: bool = False) -> list[str]:
@@ -87,6 +86,29 @@ def dtype_input(fp8: bool = False) -> io.Combo.Input:
     return io.Combo.Input("dtype", options=dtype_options(fp8), default="auto", tooltip=tip)
 
 
+def within(path: str | os.PathLike, base: str | os.PathLike) -> bool:
+    """Whether `path` is `base` or lies inside it (after resolving `..`; the one path guard of the pack)."""
+    base_abs = os.path.abspath(base)
+    return os.path.commonpath([os.path.abspath(path), base_abs]) == base_abs
+
+
+def inside(base: str, sub: str, input_name: str) -> Path:
+    """`base/sub` for a folder-name input, refusing anything that escapes `base`."""
+    path = Path(os.path.abspath(os.path.join(os.path.abspath(base), sub)))
+    if not within(path, base) or not sub.strip():
+        raise ValueError(f"{input_name}: {sub!r} must be a sub-folder name inside {os.path.abspath(base)}")
+    return path
+
+
+def decode_video(video, error: str):
+    """A ComfyUI video's components (frames, frame rate), or a ValueError starting with `error` (PyAV raises many
+    types for a file that is not a video)."""
+    try:
+        return video.get_components()
+    except Exception as e:
+        raise ValueError(f"{error} ({e})") from e
+
+
 def resolve_model(key: str, name: str, input_name: str, folders: bool = False) -> Path:
     """Full path of a listed model. Only names the folder lists are accepted: no traversal, no absolute paths."""
     if name not in list_models(key, folders):
@@ -94,9 +116,7 @@ def resolve_model(key: str, name: str, input_name: str, folders: bool = False) -
         raise ValueError(f"{input_name}: {name!r} is not a model in models/{sub} (put it there and refresh)")
     for base in folder_paths.get_folder_paths(key):
         path = Path(base) / name
-        if path.exists() and os.path.commonpath([os.path.abspath(path), os.path.abspath(base)]) == os.path.abspath(
-            base
-        ):
+        if path.exists() and within(path, base):
             return path
     raise ValueError(f"{input_name}: {name!r} vanished from the model folder")
 
@@ -137,8 +157,13 @@ def comfy_layers(module: torch.nn.Module) -> torch.nn.Module:
     (`disable_weight_init`: same computation), weights untouched: ComfyUI's partial (lowvram) loading can then leave
     any of them offloaded and cast each as it runs, as it does for our DiTs (built from ComfyUI's layers)."""
     ops = comfy.ops.disable_weight_init
-    classes = {torch.nn.Linear: ops.Linear, torch.nn.Conv3d: ops.Conv3d, torch.nn.Conv2d: ops.Conv2d,
-               torch.nn.LayerNorm: ops.LayerNorm, torch.nn.Embedding: ops.Embedding}  # fmt: skip
+    classes = {
+        torch.nn.Linear: ops.Linear,
+        torch.nn.Conv3d: ops.Conv3d,
+        torch.nn.Conv2d: ops.Conv2d,
+        torch.nn.LayerNorm: ops.LayerNorm,
+        torch.nn.Embedding: ops.Embedding,
+    }
     for m in module.modules():
         if type(m) in classes:  # exact types only: a subclass may have its own forward
             m.__class__ = classes[type(m)]

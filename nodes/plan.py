@@ -8,16 +8,24 @@ from comfy_api.latest import io, ui
 
 from ..semanticgen.checkpoints import CheckpointError
 from ..semanticgen.cost import forward_passes, matmul_throughput, stage_seconds, with_time
-from ..semanticgen.dit import read_dit_config
+from ..semanticgen.dit_io import read_dit_config
 from ..semanticgen.features import SemanticSpace
 from ..semanticgen.flow import SAMPLERS
 from ..semanticgen.memory import Settings, report
-from .generate import cfg_input, sampler_input, steps_input
+from .inputs import (
+    ATTENTION_OPTIONS,
+    attention_inputs,
+    cfg_input,
+    frames_input,
+    sampler_input,
+    size_inputs,
+    steps_input,
+    swin_window,
+)
 from .models import check_choices, dtype_input, dtype_options, list_models, pick_dtypes, resolve_model
 
 CATEGORY = "SemanticGen/generate"
 NONE = "none"
-ATTENTION_OPTIONS = ["full", "swin"]
 PRESETS = {"this device": None, "8 GB": 8, "12 GB": 12, "16 GB": 16, "24 GB": 24, "48 GB": 48, "80 GB": 80}
 
 
@@ -61,7 +69,7 @@ def plan_run(
     space = semantic_space or latent_space or SemanticSpace(channels=latent.semantic_dim)
     device = mm.get_torch_device()
     storage, compute = pick_dtypes(dtype, device)
-    s = Settings(width, height, frames, attention, window, blocks_to_swap, storage, compute)
+    s = Settings(width, height, frames, swin_window(attention, window), blocks_to_swap, storage, compute)
     passes = forward_passes(steps, sampler, cfg)
     seconds = stage_seconds(latent, semantic, space, s, passes, matmul_throughput(str(device), compute))
     return with_time(report(latent, semantic, space, s, budget_bytes(device_memory)), seconds, device.type)
@@ -88,13 +96,9 @@ class MemoryPlan(io.ComfyNode):
                     options=[NONE, *list_models("semanticgen_semantic_generators")],
                     tooltip="The semantic generator you will load (none: re-synthesis from a reference video).",
                 ),
-                io.Int.Input("width", default=832, min=16, max=4096, step=16, tooltip="Video width in pixels."),
-                io.Int.Input("height", default=480, min=16, max=4096, step=16, tooltip="Video height in pixels."),
-                io.Int.Input("frames", default=81, min=1, max=8193, step=4, tooltip="Video length, 4k+1 frames."),
-                io.Combo.Input(
-                    "attention", options=ATTENTION_OPTIONS, default="full", tooltip="The Latent Sampler's attention."
-                ),
-                io.Int.Input("window", default=8, min=1, max=1024, tooltip="Swin window in latent frames."),
+                *size_inputs("Video width in pixels.", "Video height in pixels."),
+                frames_input("Video length, 4k+1 frames."),
+                *attention_inputs("The Latent Sampler's attention.", "Swin window in latent frames."),
                 io.Int.Input("blocks_to_swap", default=0, min=0, max=100, tooltip="As set on the generator loaders."),
                 dtype_input(fp8=True),
                 steps_input(),

@@ -20,8 +20,15 @@ from .plan import MemoryPlan, plan_run
 
 ROUTE = "/semanticgen/plan"
 log = logging.getLogger(__name__)
-JSON_TYPES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
-              dict: "an object", type(None): "null"}  # fmt: skip
+JSON_TYPES = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "an array",
+    dict: "an object",
+    type(None): "null",
+}
 
 
 class BadRequest(ValueError):

@@ -11,11 +11,13 @@ from ..semanticgen.compressor import load_compressor
 from ..semanticgen.encoder import load_encoder
 from ..semanticgen.features import SemanticVideo
 from ..semanticgen.preview import preview_frames
+from .inputs import seed_input
 from .models import (
     DTYPES,
     check_choice,
     check_choices,
     comfy_layers,
+    decode_video,
     dtype_input,
     list_models,
     patcher,
@@ -110,10 +112,7 @@ class Encode(io.ComfyNode):
     @classmethod
     def execute(cls, encoder, fps: float, sample_fps: float, video=None, images=None) -> io.NodeOutput:
         if video is not None:
-            try:
-                parts = video.get_components()
-            except Exception as e:  # PyAV raises many types for a file that is not a video
-                raise ValueError(f"video: could not decode the input as a video ({e})") from e
+            parts = decode_video(video, "video: could not decode the input as a video")
             frames, fps = parts.images, float(parts.frame_rate)
             if fps <= 0:
                 raise ValueError(f"video: frame rate must be positive, the file says {fps}")
@@ -179,14 +178,7 @@ class Compress(io.ComfyNode):
                     default="mean",
                     tooltip="mean: deterministic posterior mean (re-synthesis); sample: draw from it.",
                 ),
-                io.Int.Input(
-                    "seed",
-                    default=0,
-                    min=0,
-                    max=0xFFFFFFFFFFFFFFFF,
-                    control_after_generate=True,
-                    tooltip="Seed of the posterior sample (sample mode only).",
-                ),
+                seed_input("Seed of the posterior sample (sample mode only)."),
             ],
             outputs=[Semantic.Output(display_name="semantic")],
         )

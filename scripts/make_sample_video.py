@@ -11,19 +11,22 @@ import av
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from semanticgen.checkpoints import atomic_write  # noqa: E402
 from semanticgen.toy import Clip, render  # noqa: E402
 
 
 def write_mp4(frames: np.ndarray, fps: int, path: Path) -> None:
-    tmp = path.with_suffix(".tmp.mp4")
-    with av.open(str(tmp), mode="w") as out:
+    atomic_write(path, lambda tmp: _encode(frames, fps, tmp))
+
+
+def _encode(frames: np.ndarray, fps: int, tmp: str) -> None:
+    with av.open(tmp, mode="w", format="mp4") as out:
         stream = out.add_stream("libx264", rate=Fraction(fps))
         stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
         stream.options = {"crf": "18"}
         for f in frames:
             out.mux(stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
         out.mux(stream.encode())
-    tmp.replace(path)
 
 
 if __name__ == "__main__":

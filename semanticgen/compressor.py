@@ -76,13 +76,16 @@ class SemanticCompressor(nn.Module):
         p = next(self.parameters())
         with torch.no_grad():
             mean, logvar = self(sem.features.to(p.device, p.dtype))
-        z = mean if mode == "mean" else sample_posterior(mean, logvar, seed)
+        if mode == "mean":
+            z = mean
+        else:  # drawn on the CPU from the seed: the same result on every device
+            z = sample_posterior(mean, logvar, cpu_noise(tuple(mean.shape), seed).to(mean.device, mean.dtype))
         return sem.with_features(z.float().cpu(), compressed=True)
 
 
-def sample_posterior(mean: torch.Tensor, logvar: torch.Tensor, seed: int) -> torch.Tensor:
-    """mean + σ·ε with ε drawn on the CPU from `seed`: the same result on every device."""
-    eps = cpu_noise(tuple(mean.shape), seed).to(mean.device, mean.dtype)
+def sample_posterior(mean: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """A sample mean + σ·ε of the posterior N(mean, exp(logvar)), for standard normal noise ε of the same shape
+    (reparameterised: gradients reach mean and logvar)."""
     return mean + torch.exp(0.5 * logvar) * eps
 
 

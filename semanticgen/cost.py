@@ -99,7 +99,7 @@ def stage_seconds(
         out["semantic generator"] = seconds(s.batch * step_flops(semantic, n_sem, text_tokens), passes, throughput)
     if latent is not None:
         n_lat, _ = latent_tokens(latent, space, s)
-        keys = window_tokens(latent, space, s) if s.attention == "swin" else None
+        keys = window_tokens(latent, space, s) if s.window is not None else None
         flops = s.batch * step_flops(latent, n_lat, text_tokens, n_sem, keys)
         out["latent generator"] = seconds(flops, passes, throughput)
     return out

@@ -9,16 +9,19 @@
   uses; the semantic generator keeps full attention over its short sequence.
 
 With `semantic_dim = 0` the keys and numerics are Wan2.1's, so Wan2.1 weights initialise it (see
-`load_wan_state_dict`) and ComfyUI's `comfy.ldm.wan.model.WanModel` is the reference in tests.
+`dit_io.load_wan_state_dict`) and ComfyUI's `comfy.ldm.wan.model.WanModel` is the reference in tests. This module
+is the architecture; checkpoint I/O (save, load, storage dtypes, Wan2.1 init) is `dit_io.py`.
+
+Every block has two paths with one result: the plain out-of-place computation when gradients are recorded
+(training), and at inference an in-place, chunked update of the residual stream, so that beyond the stream only
+chunk-sized tensors exist (memory.py counts them).
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 
 import torch
@@ -27,22 +30,14 @@ from einops import rearrange
 from torch import nn
 
 from .attention import attention
-from .checkpoints import (
-    CONFIG_KEY,
-    KIND_KEY,
-    CheckpointError,
-    check_state_dict,
-    config_from_dict,
-    load_checkpoint,
-    read_metadata,
-    save_checkpoint,
-)
 from .features import SemanticSpace
 from .offload import BlockSwap
 from .rope import apply_rope, grid_positions, rope_table
-from .swin import Windows, layer_partitions, window_attention, window_groups, window_in_tokens
+from .swin import Windows, attend_windows, layer_partitions, window_attention, window_in_tokens
 
 CHUNK_TOKENS = 16384  # inference works on at most this many tokens at once where tokens are independent
+Modulate = Callable[[torch.Tensor], torch.Tensor]  # (B, n, D) tokens -> their modulated, normalised input
+Mod = tuple[torch.Tensor, ...]  # a block's shift, scale, gate of attention and FFN: 6 × (B, 1, D)
 
 
 @dataclass
@@ -87,6 +82,11 @@ def sinusoidal_embedding(dim: int, t: torch.Tensor) -> torch.Tensor:
     freqs = torch.pow(10000, -torch.arange(half, device=t.device, dtype=torch.float32) / half)
     angle = torch.outer(t.float(), freqs)
     return torch.cat([angle.cos(), angle.sin()], dim=1)
+
+
+def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """adaLN: a normalised (B, L, D) shifted and scaled by the time embedding's (B, 1, D) terms (DiT's `modulate`)."""
+    return x * (1 + scale) + shift
 
 
 class Attention(nn.Module):
@@ -170,27 +170,42 @@ class Block(nn.Module):
     ) -> torch.Tensor:
         """x (B, L, D); e (B, 6, D) time modulation; context (B, Lt, D); `windows` for Swin self-attention.
         At inference x is updated in place and returned."""
-        shift1, scale1, gate1, shift2, scale2, gate2 = (self.modulation.to(x) + e).unsqueeze(2).unbind(1)
+        mod = (self.modulation.to(x) + e).unsqueeze(2).unbind(1)  # 6 × (B, 1, D)
         if torch.is_grad_enabled():
-            x = x + gate1 * self.self_attn(self.norm1(x) * (1 + scale1) + shift1, rope, windows)
-            x = x + self.cross_attn(self.norm3(x), context)
-            return x + gate2 * self.ffn(self.norm2(x) * (1 + scale2) + shift2)
+            return self._forward_training(x, mod, context, rope, windows)
+        return self._forward_in_place(x, mod, context, rope, windows)
+
+    def _forward_training(
+        self, x: torch.Tensor, mod: Mod, context: torch.Tensor, rope: torch.Tensor, windows: Windows | None
+    ) -> torch.Tensor:
+        shift1, scale1, gate1, shift2, scale2, gate2 = mod
+        x = x + gate1 * self.self_attn(modulate(self.norm1(x), shift1, scale1), rope, windows)  # (B, L, D)
+        x = x + self.cross_attn(self.norm3(x), context)
+        return x + gate2 * self.ffn(modulate(self.norm2(x), shift2, scale2))
+
+    def _forward_in_place(
+        self, x: torch.Tensor, mod: Mod, context: torch.Tensor, rope: torch.Tensor, windows: Windows | None
+    ) -> torch.Tensor:
+        """The same computation a chunk at a time; every update only reads tokens it no longer needs unchanged."""
+        shift1, scale1, gate1, shift2, scale2, gate2 = mod
 
         def pre_attn(part: torch.Tensor) -> torch.Tensor:
-            return self.norm1(part) * (1 + scale1) + shift1
+            return modulate(self.norm1(part), shift1, scale1)
 
         if windows is None:
             self._full_attention_in_place(x, pre_attn, gate1, rope)
         else:
             self._window_attention_in_place(x, pre_attn, gate1, rope, windows)
-        k, v = self.cross_attn.context_kv(context)
+        k, v = self.cross_attn.context_kv(context)  # (B, Lt, D) each, once for all chunks
         for sl in chunks(x.shape[1]):
             x[:, sl] += self.cross_attn.attend(self.norm3(x[:, sl]), k, v)
         for sl in chunks(x.shape[1]):
-            x[:, sl] += gate2 * self.ffn(self.norm2(x[:, sl]) * (1 + scale2) + shift2)
+            x[:, sl] += gate2 * self.ffn(modulate(self.norm2(x[:, sl]), shift2, scale2))
         return x
 
-    def _full_attention_in_place(self, x, pre_attn, gate, rope) -> None:
+    def _full_attention_in_place(
+        self, x: torch.Tensor, pre_attn: Modulate, gate: torch.Tensor, rope: torch.Tensor
+    ) -> None:
         """Keys and values of every token first, then queries a chunk at a time; a chunk's tokens are updated only
         after its queries are computed, so every query sees the block's input."""
         attn = self.self_attn
@@ -202,27 +217,17 @@ class Block(nn.Module):
             q = attn.query(pre_attn(x[:, sl]), rope[sl])
             x[:, sl] += gate * attn.o(attention(q, k, v, attn.heads, None, attn.backend))
 
-    def _window_attention_in_place(self, x, pre_attn, gate, rope, windows: Windows) -> None:
+    def _window_attention_in_place(
+        self, x: torch.Tensor, pre_attn: Modulate, gate: torch.Tensor, rope: torch.Tensor, windows: Windows
+    ) -> None:
         """A group of windows at a time: windows partition the tokens, so updating one group's tokens never changes
         what another group attends to."""
-        attn, b = self.self_attn, x.shape[0]
-        for rows in window_groups(windows, CHUNK_TOKENS):
-            idx = windows.index[rows]  # (G, Lw)
-            g = idx.shape[0]
-            flat = idx.flatten()  # (G·Lw,)
-            y = rearrange(pre_attn(x[:, flat]), "b (g l) d -> (b g) l d", g=g)  # (B·G, Lw, D)
-            q, k, v = attn.project(y, rope[idx].repeat(b, 1, 1, 1))
-            mask = None
-            if windows.keep is not None:  # padded slots are never keys; their (discarded) queries see real tokens
-                mask = rearrange(windows.keep[rows], "g l -> g 1 1 l").repeat(b, 1, 1, 1)  # (B·G, 1, 1, Lw)
-            out = gate * rearrange(
-                attn.o(attention(q, k, v, attn.heads, mask, attn.backend)), "(b g) l d -> b (g l) d", b=b
-            )
-            if windows.keep is None:
-                x[:, flat] += out
-            else:
-                real = windows.keep[rows].flatten()
-                x[:, flat[real]] += out[:, real]
+        attn = self.self_attn
+        groups = attend_windows(
+            attn.project, x, rope, attn.heads, windows, attn.backend, CHUNK_TOKENS, prepare=pre_attn, output=attn.o
+        )
+        for tokens, out in groups:
+            x[:, tokens] += gate * out
 
 
 class Head(nn.Module):
@@ -234,8 +239,8 @@ class Head(nn.Module):
 
     def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
         """x (B, L, D), e (B, D) -> (B, L, prod(patch)·out_dim)."""
-        shift, scale = (self.modulation.to(x) + e[:, None]).unsqueeze(2).unbind(1)
-        return self.head(self.norm(x) * (1 + scale) + shift)
+        shift, scale = (self.modulation.to(x) + e[:, None]).unsqueeze(2).unbind(1)  # 2 × (B, 1, D)
+        return self.head(modulate(self.norm(x), shift, scale))
 
 
 @dataclass(frozen=True)
@@ -281,7 +286,7 @@ class SemanticGenDiT(nn.Module):
         self.blocks = nn.ModuleList(Block(cfg, ops) for _ in range(cfg.num_layers))
         self.head = Head(cfg, ops)
         self.swap: BlockSwap | None = None  # blocks kept off the device and streamed in (see offload.py)
-        self.compute_dtype: torch.dtype | None = None  # None: the weights' dtype (see `load_dit`)
+        self.compute_dtype: torch.dtype | None = None  # None: the weights' dtype (see `dit_io.load_dit`)
 
     def run_blocks(self) -> Iterator[Block]:
         """The blocks in order: the resident ones, then the swapped ones as each arrives on the device."""
@@ -338,13 +343,30 @@ class SemanticGenDiT(nn.Module):
         in windows of that many latent frames, shifted by half a window on odd layers (see `swin.py`).
         Returns (B, out_dim, T, H, W).
         """
+        grid = self._check_inputs(x, semantic, semantic_pos)
+        tokens = self.embed(x, grid, semantic)  # (B, L, D): latent tokens, then semantic tokens
+        rope, parts = self._positions(grid, semantic_pos if semantic is not None else None, window, x.device)
+        e = self.time_embedding(sinusoidal_embedding(self.config.freq_dim, timestep).to(tokens))  # (B, D)
+        e6 = rearrange(self.time_projection(e), "b (k d) -> b k d", k=6)  # (B, 6, D)
+        ctx = self.text_embedding(context.to(tokens))  # (B, Lt, D)
+        for i, block in enumerate(self.run_blocks()):
+            args = (tokens, e6, ctx, rope, parts[i % 2] if parts else None)
+            if self.gradient_checkpointing and torch.is_grad_enabled():
+                tokens = torch.utils.checkpoint.checkpoint(block, *args, use_reentrant=False)
+            else:
+                tokens = block(*args)
+        n_latent = math.prod(grid)
+        out = torch.cat([self.head(tokens[:, sl], e) for sl in chunks(n_latent)], dim=1)  # latent tokens only
+        return self.unpatchify(out, grid)
+
+    def _check_inputs(
+        self, x: torch.Tensor, semantic: torch.Tensor | None, semantic_pos: torch.Tensor | None
+    ) -> tuple[int, int, int]:
+        """The token grid of x, after refusing inputs this model cannot take."""
         cfg = self.config
-        b, _, t, h, w = x.shape
-        gt, gh, gw = self.latent_grid(x.shape)
-        if (gt * cfg.patch_size[0], gh * cfg.patch_size[1], gw * cfg.patch_size[2]) != (t, h, w):
-            raise ValueError(f"latent: size {(t, h, w)} is not a multiple of the patch size {cfg.patch_size}")
-        n_latent, per_t, pt = gt * gh * gw, gh * gw, cfg.patch_size[0]
-        n_sem = 0
+        grid = self.latent_grid(x.shape)
+        if tuple(g * p for g, p in zip(grid, cfg.patch_size, strict=True)) != tuple(x.shape[2:]):
+            raise ValueError(f"latent: size {tuple(x.shape[2:])} is not a multiple of the patch size {cfg.patch_size}")
         if semantic is not None:
             if not cfg.semantic_dim:
                 raise ValueError("semantic: this model takes no semantic tokens (semantic_dim = 0)")
@@ -353,7 +375,15 @@ class SemanticGenDiT(nn.Module):
             n_sem = semantic[0, 0].numel()
             if semantic_pos is None or semantic_pos.shape[0] != n_sem:
                 raise ValueError(f"semantic_pos: expected one position per semantic token ({n_sem})")
-        tokens = x.new_empty(b, n_latent + n_sem, cfg.dim)  # (B, L, D): latent tokens, then semantic tokens
+        return grid
+
+    def embed(self, x: torch.Tensor, grid: tuple[int, int, int], semantic: torch.Tensor | None) -> torch.Tensor:
+        """x (B, C, T, H, W) and semantic (B, c, Ts, Hs, Ws) -> tokens (B, Lx + Ls, D). The patch embedding runs
+        in fp32 (as Wan's) a few token frames at a time, so no full-size fp32 copy of x exists."""
+        gt, gh, gw = grid
+        n_latent, per_t, pt = gt * gh * gw, gh * gw, self.config.patch_size[0]
+        n_sem = 0 if semantic is None else semantic[0, 0].numel()
+        tokens = x.new_empty(x.shape[0], n_latent + n_sem, self.config.dim)  # (B, L, D)
         step = max(1, CHUNK_TOKENS // per_t)  # token frames embedded at once
         for t0 in range(0, gt, step):
             t1 = min(t0 + step, gt)
@@ -362,19 +392,11 @@ class SemanticGenDiT(nn.Module):
         if semantic is not None:
             sem = rearrange(semantic.to(tokens), "b c t h w -> b (t h w) c")  # (B, Ls, c)
             tokens[:, n_latent:] = self.semantic_embedding(sem)
-        rope, parts = self._positions((gt, gh, gw), semantic_pos if semantic is not None else None, window, x.device)
+        return tokens
 
-        e = self.time_embedding(sinusoidal_embedding(cfg.freq_dim, timestep).to(tokens))  # (B, D)
-        e6 = rearrange(self.time_projection(e), "b (k d) -> b k d", k=6)  # (B, 6, D)
-        ctx = self.text_embedding(context.to(tokens))
-        for i, block in enumerate(self.run_blocks()):
-            args = (tokens, e6, ctx, rope, parts[i % 2] if parts else None)
-            if self.gradient_checkpointing and torch.is_grad_enabled():
-                tokens = torch.utils.checkpoint.checkpoint(block, *args, use_reentrant=False)
-            else:
-                tokens = block(*args)
-        out = torch.cat([self.head(tokens[:, sl], e) for sl in chunks(n_latent)], dim=1)  # latent tokens only
-        pt, ph, pw = cfg.patch_size
+    def unpatchify(self, out: torch.Tensor, grid: tuple[int, int, int]) -> torch.Tensor:
+        """(B, Lx, prod(patch)·out_dim) head outputs -> (B, out_dim, T, H, W)."""
+        (gt, gh, gw), (pt, ph, pw) = grid, self.config.patch_size
         return rearrange(
             out, "b (t h w) (pt ph pw c) -> b c (t pt) (h ph) (w pw)", t=gt, h=gh, w=gw, pt=pt, ph=ph, pw=pw
         )
@@ -434,105 +456,3 @@ def init_weights(model: SemanticGenDiT, seed: int = 0) -> SemanticGenDiT:
         model.head.head.weight.zero_()
         model.head.head.bias.zero_()
     return model
-
-
-# --- checkpoints --------------------------------------------------------------------------------------------
-
-KIND = "dit"
-
-
-def save_dit(model: SemanticGenDiT, path) -> Path:
-    extra = {"space": model.space, "feature_norm": model.feature_norm}
-    return save_checkpoint(path, model.state_dict(), KIND, model.config, {k: v for k, v in extra.items() if v})
-
-
-def read_feature_norm(path, config: DiTConfig) -> FeatureNorm | None:
-    name, meta = Path(path).name, read_metadata(path)
-    if "feature_norm" not in meta:
-        return None
-    try:
-        norm = config_from_dict(FeatureNorm, json.loads(meta["feature_norm"]), name)
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"{name}: corrupt feature_norm metadata ({e})") from e
-    try:
-        ok = len(norm.mean) == len(norm.std) == config.out_dim and min(map(float, norm.std)) > 0
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise CheckpointError(f"{name}: feature_norm needs {config.out_dim} means and positive stds")
-    return norm
-
-
-def read_dit_config(path) -> tuple[DiTConfig, SemanticSpace | None]:
-    """Config and semantic space from a checkpoint's metadata alone (no tensors read): what the planner needs."""
-    name = Path(path).name
-    meta = read_metadata(path)
-    if meta.get(KIND_KEY) != KIND:
-        raise CheckpointError(f"{name}: expected a SemanticGen {KIND} checkpoint, found {meta.get(KIND_KEY, 'none')}")
-    try:
-        config = config_from_dict(DiTConfig, json.loads(meta.get(CONFIG_KEY, "{}")), name)
-        space = config_from_dict(SemanticSpace, json.loads(meta["space"]), name) if "space" in meta else None
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"{name}: corrupt config metadata ({e})") from e
-    return config, space
-
-
-FP32_KEYS = ("patch_embedding.",)  # kept in fp32 whatever the storage dtype: the input is embedded in fp32, as in Wan
-
-
-def storage_dtype(name: str, t: torch.Tensor, dtype: torch.dtype, small: torch.dtype | None = None) -> torch.dtype:
-    """How `cast_weights` stores a parameter: linear and conv matrices as `dtype`; everything else (norms, biases,
-    modulation: small and sensitive) as `small` when given; the patch embedding always in fp32."""
-    if name.startswith(FP32_KEYS):
-        return torch.float32
-    if small is None or (name.endswith("weight") and t.ndim >= 2):
-        return dtype
-    return small
-
-
-def cast_weights(model: nn.Module, dtype: torch.dtype, small: torch.dtype | None = None) -> nn.Module:
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            p.data = p.data.to(storage_dtype(name, p, dtype, small))
-    return model
-
-
-def load_dit(
-    path,
-    dtype: torch.dtype = torch.float32,
-    operations: ModuleType = nn,
-    compute_dtype: torch.dtype | None = None,
-) -> SemanticGenDiT:
-    """A SemanticGen DiT checkpoint (config in the metadata); refuses files whose tensors disagree.
-
-    `dtype` is the storage dtype; a `compute_dtype` different from it (e.g. fp8 storage, fp32/bf16 compute) keeps
-    norms, biases and modulation in the compute dtype, and `operations` (ComfyUI's `manual_cast`) casts each
-    matrix as it is used."""
-    config, space = read_dit_config(path)
-    state, _ = load_checkpoint(path, kind=KIND)
-    name = Path(path).name
-    with torch.device("meta"):
-        model = SemanticGenDiT(config, operations, space)
-    check_state_dict(model, state, name)
-    model.load_state_dict(state, assign=True)
-    model.feature_norm = read_feature_norm(path, config)
-    model.compute_dtype = compute_dtype or dtype
-    return cast_weights(model, dtype, compute_dtype if compute_dtype not in (None, dtype) else None).eval()
-
-
-def load_wan_state_dict(model: SemanticGenDiT, state: dict[str, torch.Tensor], source: str = "checkpoint") -> list[str]:
-    """Initialise from a plain Wan2.1 DiT (ComfyUI single-file layout, optional `model.diffusion_model.`
-    prefix). Returns the keys that Wan2.1 does not have (the new semantic keys), which keep their init."""
-    for prefix in ("model.diffusion_model.", "diffusion_model."):
-        if any(k.startswith(prefix) for k in state):
-            state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-    own = model.state_dict()
-    unexpected = sorted(set(state) - set(own))
-    if unexpected:
-        raise CheckpointError(f"{source}: not a Wan2.1 T2V DiT for this config (unexpected keys {unexpected[:5]})")
-    for k, v in state.items():
-        if v.shape != own[k].shape:
-            raise CheckpointError(f"{source}: {k} has shape {tuple(v.shape)}, the config needs {tuple(own[k].shape)}")
-    missing = sorted(set(own) - set(state))
-    model.load_state_dict(state, strict=False)
-    return missing

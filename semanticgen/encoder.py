@@ -136,7 +136,6 @@ class SemanticEncoder(nn.Module):
         frames: torch.Tensor,
         video_fps: float,
         sample_fps: float = 1.6,
-        device: torch.device | None = None,
         chunk_steps: int = 16,
         progress: Callable[[int, int], None] | None = None,
     ) -> SemanticVideo:

@@ -92,4 +92,23 @@ class SemanticSpace:
         return tuple(idx), (h // f, w // f)
 
     def steps(self, frames: int) -> int:
-        return math.ceil(len(self.layout(frames, 1, 1)[0]) / self.temporal_patch)
+        return self.semantic_grid(frames, 1, 1)[0]
+
+    # --- token geometry: the one place that turns a video size into token counts -----------------------------
+
+    def semantic_grid(self, frames: int, height: int, width: int) -> tuple[int, int, int]:
+        """(Ts, Hs, Ws) semantic tokens of a video: one step per `temporal_patch` sampled frames (the last one
+        padded, as the processor repeats the last frame), on the encoder's grid (see `layout`)."""
+        idx, (gh, gw) = self.layout(frames, height, width)
+        return math.ceil(len(idx) / self.temporal_patch), gh, gw
+
+    def latent_frames(self, frames: int) -> int:
+        """VAE latent frames of a video: Wan's causal VAE keeps frame 0 and groups the rest by `vae_temporal`
+        (the largest 1 + 4k frames)."""
+        return (frames - 1) // self.vae_temporal + 1
+
+    def latent_grid(self, frames: int, height: int, width: int, patch: tuple[int, int, int]) -> tuple[int, int, int]:
+        """(t, h, w) latent-generator tokens of a video: whole `patch`es of its VAE latent in space, time rounded
+        up to a whole patch."""
+        pt, ph, pw = patch
+        return -(-self.latent_frames(frames) // pt), height // self.vae_spatial // ph, width // self.vae_spatial // pw

@@ -38,9 +38,10 @@ def add_noise(z0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.T
 
 
 def flow_loss(velocity: Velocity, z0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-    """MSE between the predicted and the true velocity ε - z0, per sample (B,)."""
+    """The training objective: MSE between the predicted and the true velocity ε - z0 over the whole batch, in fp32.
+    `velocity(z_t, t)` gets the per-sample t (B,) in [0, 1]."""
     pred = velocity(add_noise(z0, noise, t), t)
-    return (pred.float() - (noise - z0).float()).square().flatten(1).mean(1)
+    return (pred.float() - (noise - z0).float()).square().mean()
 
 
 def cfg_velocity(cond: Velocity, uncond: Velocity | None, scale: float) -> Velocity:

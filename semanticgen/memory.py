@@ -27,8 +27,8 @@ import torch
 from torch import nn
 
 from . import dit
-from .compressor import CompressorConfig, SemanticCompressor
-from .dit import DiTConfig, SemanticGenDiT, storage_dtype
+from .dit import DiTConfig, SemanticGenDiT
+from .dit_io import storage_dtype
 from .encoder import EncoderConfig
 from .features import SemanticSpace
 
@@ -41,7 +41,7 @@ def element_size(dtype: torch.dtype) -> int:
 
 
 def weight_bytes(module: nn.Module, dtype: torch.dtype | None = None, small: torch.dtype | None = None) -> int:
-    """Bytes of all parameters and persistent buffers stored as `dit.cast_weights` stores them in `dtype` (and
+    """Bytes of all parameters and persistent buffers stored as `dit_io.cast_weights` stores them in `dtype` (and
     `small`), or as they are when `dtype` is None."""
 
     def size(name: str, t: torch.Tensor) -> int:
@@ -67,11 +67,6 @@ def encoder_weight_bytes(config: EncoderConfig, dtype: torch.dtype = torch.bfloa
     with torch.device("meta"):
         tower = Qwen2_5_VisionTransformerPretrainedModel(config.vision_config())
     return sum(p.numel() for p in tower.parameters()) * element_size(dtype)
-
-
-def compressor_weight_bytes(config: CompressorConfig, dtype: torch.dtype = torch.bfloat16) -> int:
-    with torch.device("meta"):
-        return weight_bytes(SemanticCompressor(config), dtype)
 
 
 # --- activations --------------------------------------------------------------------------------------------
@@ -116,8 +111,7 @@ class Settings:
     width: int = 832
     height: int = 480
     frames: int = 81
-    attention: str = "full"  # latent stage: full | swin
-    window: int = 8  # Swin window in latent frames
+    window: int | None = None  # latent stage: Swin window in latent frames; None = full attention
     blocks_to_swap: int = 0  # per DiT, the blocks kept in host memory and streamed in
     weight_dtype: torch.dtype = torch.bfloat16
     compute_dtype: torch.dtype = torch.bfloat16
@@ -138,15 +132,12 @@ class StageEstimate:
 
 def latent_tokens(config: DiTConfig, space: SemanticSpace, s: Settings) -> tuple[int, int]:
     """(tokens, tokens per latent frame) of the latent generator's own grid."""
-    pt, ph, pw = config.patch_size
-    t = -(-((s.frames - 1) // space.vae_temporal + 1) // pt)
-    per_frame = (s.height // space.vae_spatial // ph) * (s.width // space.vae_spatial // pw)
-    return t * per_frame, per_frame
+    t, h, w = space.latent_grid(s.frames, s.height, s.width, config.patch_size)
+    return t * h * w, h * w
 
 
 def semantic_tokens(space: SemanticSpace, s: Settings) -> int:
-    idx, (gh, gw) = space.layout(s.frames, s.height, s.width)
-    return math.ceil(len(idx) / space.temporal_patch) * gh * gw
+    return math.prod(space.semantic_grid(s.frames, s.height, s.width))
 
 
 def window_tokens(config: DiTConfig, space: SemanticSpace, s: Settings) -> int:
@@ -158,7 +149,7 @@ def window_tokens(config: DiTConfig, space: SemanticSpace, s: Settings) -> int:
 
 
 def dit_stage(name: str, config: DiTConfig, tokens: int, window_tokens: int | None, s: Settings) -> StageEstimate:
-    small = s.compute_dtype if s.weight_dtype != s.compute_dtype else None  # as `dit.load_dit` stores them
+    small = s.compute_dtype if s.weight_dtype != s.compute_dtype else None  # as `dit_io.load_dit` stores them
     total = dit_weight_bytes(config, s.weight_dtype, small)
     block = dit_weight_bytes(replace(config, num_layers=1), s.weight_dtype, small) - dit_weight_bytes(
         replace(config, num_layers=0), s.weight_dtype, small
@@ -174,33 +165,18 @@ def plan(
     semantic: DiTConfig | None,
     space: SemanticSpace,
     s: Settings,
-    vae: StageEstimate | None = None,
-    encoder: EncoderConfig | None = None,
 ) -> list[StageEstimate]:
     """Per-stage estimates of a run (stages whose config is None are left out). ComfyUI loads one stage at a
     time, so the run's device peak is the largest stage's `peak`; host memory holds every stage's weights."""
     n_sem = semantic_tokens(space, s)
     stages = []
-    if encoder is not None:
-        stages.append(encoder_stage(encoder, space, s))
     if semantic is not None:
         stages.append(dit_stage("semantic generator", semantic, n_sem, None, s))
     if latent is not None:
         n_lat, _ = latent_tokens(latent, space, s)
-        window = window_tokens(latent, space, s) if s.attention == "swin" else None
+        window = window_tokens(latent, space, s) if s.window is not None else None
         stages.append(dit_stage("latent generator", latent, n_lat + n_sem, window, s))
-    if vae is not None:
-        stages.append(vae)
     return stages
-
-
-def encoder_stage(config: EncoderConfig, space: SemanticSpace, s: Settings) -> StageEstimate:
-    """The vision tower over the sampled frames: patches (before the 2×2 merge) × (hidden states + MLP)."""
-    idx, (gh, gw) = space.layout(s.frames, s.height, s.width)
-    patches = math.ceil(len(idx) / config.temporal_patch_size) * gh * gw * config.spatial_merge_size**2
-    e = element_size(s.compute_dtype)
-    act = patches * (6 * config.hidden_size + 3 * config.intermediate_size) * e
-    return StageEstimate("semantic encoder", encoder_weight_bytes(config, s.compute_dtype), act, 0)
 
 
 def host_bytes(stages: list[StageEstimate]) -> int:
@@ -235,13 +211,12 @@ def recommend(
     space: SemanticSpace,
     s: Settings,
     budget: int,
-    vae: StageEstimate | None = None,
 ) -> list[Tip]:
     """The smallest single changes that make every stage fit `budget` bytes: more swapped blocks, a smaller Swin
     window (or Swin at all), fp8 weights; or all of them together. Empty when the settings already fit."""
 
     def fits(t: Settings) -> bool:
-        return max(st.peak for st in plan(latent, semantic, space, t, vae)) <= budget
+        return max(st.peak for st in plan(latent, semantic, space, t)) <= budget
 
     if fits(s):
         return []
@@ -250,19 +225,19 @@ def recommend(
     swap = first_fitting(range(s.blocks_to_swap + 1, layers + 1), lambda n: fits(replace(s, blocks_to_swap=n)))
     if swap is not None:
         tips.append(Tip(f"set blocks_to_swap ≥ {swap}", replace(s, blocks_to_swap=swap)))
-    latent_frames = (s.frames - 1) // space.vae_temporal + 1
-    top = s.window - 1 if s.attention == "swin" else latent_frames
+    latent_frames = space.latent_frames(s.frames)
+    top = latent_frames if s.window is None else s.window - 1
     window = None  # Swin is the latent stage's; the largest window that fits
     if latent is not None:
-        window = first_fitting(range(top, 0, -1), lambda w: fits(replace(s, attention="swin", window=w)))
+        window = first_fitting(range(top, 0, -1), lambda w: fits(replace(s, window=w)))
     if window is not None:
-        text = f"window ≤ {window}" if s.attention == "swin" else f"attention swin with window ≤ {window}"
-        tips.append(Tip(text, replace(s, attention="swin", window=window)))
+        text = f"attention swin with window ≤ {window}" if s.window is None else f"window ≤ {window}"
+        tips.append(Tip(text, replace(s, window=window)))
     fp8 = replace(s, weight_dtype=torch.float8_e4m3fn)
     if s.weight_dtype not in FP8 and fits(fp8):
         tips.append(Tip("dtype fp8_e4m3fn", fp8))
     if not tips:
-        both = replace(fp8, attention="swin", window=min(s.window, 4), blocks_to_swap=layers)
+        both = replace(fp8, window=min(s.window or 4, 4), blocks_to_swap=layers)
         if fits(both):
             tips.append(Tip(f"blocks_to_swap {layers} with fp8_e4m3fn weights and a swin window of 4", both))
     return tips

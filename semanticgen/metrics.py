@@ -3,6 +3,9 @@
 FramePack and the SemanticGen paper define drift as `|M(first 15% of frames) − M(last 15%)|` for a quality or
 appearance metric M. Without a learned metric at hand, M here is a plain image statistic: mean brightness, the
 colour histogram (distance: total variation), or sharpness (variance of the Laplacian).
+
+No code path uses this module yet (only tests/test_metrics.py): it is kept for the long-video measurement, which
+will report the drift of generated long videos with it.
 """
 
 from __future__ import annotations

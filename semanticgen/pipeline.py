@@ -59,12 +59,23 @@ def _placement(model: torch.nn.Module, opts: SamplingOptions) -> tuple[torch.dev
     return opts.device or p.device, opts.dtype or getattr(model, "compute_dtype", None) or p.dtype
 
 
-def _velocity(model: SemanticGenDiT, context: torch.Tensor, opts: SamplingOptions, **kw):
+def _velocity(
+    model: SemanticGenDiT,
+    context: torch.Tensor,
+    opts: SamplingOptions,
+    semantic: torch.Tensor | None = None,
+    semantic_pos: torch.Tensor | None = None,
+    window: int | None = None,
+):
+    """The sampler's velocity closure for one prompt; `semantic`, `semantic_pos` and `window` as in the model."""
     device, dtype = _placement(model, opts)
     context = context.to(device, dtype)
 
     def v(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        return model(x.to(device, dtype), (sigma * 1000).to(device), context, **kw).float()
+        t = (sigma * 1000).to(device)
+        return model(
+            x.to(device, dtype), t, context, semantic=semantic, semantic_pos=semantic_pos, window=window
+        ).float()
 
     return v
 
@@ -127,8 +138,8 @@ def generate_semantic(
     check_context(positive, model, "positive")
     check_context(negative, model, "negative", positive.shape[0])
     check_memory(model, Settings(width=width, height=height, frames=frames, batch=positive.shape[0]), opts)
-    idx, (gh, gw) = space.layout(frames, height, width)
-    shape = (positive.shape[0], model.config.in_dim, -(-len(idx) // space.temporal_patch), gh, gw)
+    idx, _ = space.layout(frames, height, width)
+    shape = (positive.shape[0], model.config.in_dim, *space.semantic_grid(frames, height, width))
     velocity = cfg_velocity(
         _velocity(model, positive, opts), _velocity(model, negative, opts) if negative is not None else None, opts.cfg
     )
@@ -140,13 +151,11 @@ def generate_semantic(
 
 
 def latent_shape(sem: SemanticVideo, space: SemanticSpace, channels: int, patch: tuple[int, int, int]):
-    """(1, C, T, H, W) of the VAE latent for the video `sem` describes (largest 4k+1 frames, whole patches)."""
-    frames = (sem.video_frames - 1) // space.vae_temporal + 1
-    unit_h, unit_w = space.vae_spatial * patch[1], space.vae_spatial * patch[2]
-    h, w = sem.video_size[0] // unit_h * patch[1], sem.video_size[1] // unit_w * patch[2]
-    if h == 0 or w == 0:
+    """(B, C, T, H, W) of the VAE latent for the video `sem` describes (largest 4k+1 frames, whole patches)."""
+    _, gh, gw = space.latent_grid(sem.video_frames, *sem.video_size, patch)
+    if gh == 0 or gw == 0:
         raise ValueError(f"semantic: describes a {sem.video_size} video, smaller than one latent patch")
-    return (sem.features.shape[0], channels, frames, h, w)
+    return (sem.features.shape[0], channels, space.latent_frames(sem.video_frames), gh * patch[1], gw * patch[2])
 
 
 def generate_latent(
@@ -190,14 +199,13 @@ def generate_latent(
     if window is not None:
         window_in_tokens(window, model.config.patch_size[0])  # refuse a bad window before sampling starts
     shape = latent_shape(sem, space, model.config.in_dim, model.config.patch_size)
-    (height, width), attention = sem.video_size, "full" if window is None else "swin"
-    check_memory(model, Settings(width, height, sem.video_frames, attention, window or 1, batch=shape[0]), opts)
+    (height, width) = sem.video_size
+    check_memory(model, Settings(width, height, sem.video_frames, window, batch=shape[0]), opts)
     z_sem = noise_semantic(sem.features, semantic_noise, cpu_noise(tuple(sem.features.shape), opts.seed + 1))
     pos = semantic_positions(sem.step_bounds(), sem.grid, model.latent_grid(shape), space.vae_temporal)
-    kw = dict(semantic=z_sem, semantic_pos=pos, window=window)
     velocity = cfg_velocity(
-        _velocity(model, positive, opts, **kw),
-        _velocity(model, negative, opts, **kw) if negative is not None else None,
+        _velocity(model, positive, opts, z_sem, pos, window=window),
+        _velocity(model, negative, opts, z_sem, pos, window=window) if negative is not None else None,
         opts.cfg,
     )
     noise = cpu_noise(shape, opts.seed).to(_placement(model, opts)[0])

@@ -7,15 +7,8 @@ import torch
 from tiny import random_dit
 
 from semanticgen.checkpoints import CheckpointError
-from semanticgen.dit import (
-    DiTConfig,
-    SemanticGenDiT,
-    latent_time,
-    load_dit,
-    load_wan_state_dict,
-    save_dit,
-    semantic_positions,
-)
+from semanticgen.dit import DiTConfig, SemanticGenDiT, latent_time, semantic_positions
+from semanticgen.dit_io import load_dit, load_wan_state_dict, save_dit
 
 TINY = dict(dim=64, ffn_dim=128, num_heads=2, num_layers=2, text_dim=32, freq_dim=256)
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 from tiny import random_dit
 
-from semanticgen.dit import DiTConfig, cast_weights, semantic_positions
+from semanticgen.dit import DiTConfig, semantic_positions
+from semanticgen.dit_io import cast_weights
 from semanticgen.memory import Settings, dit_activation_bytes, dit_stage
 from semanticgen.offload import enable_block_swap
 

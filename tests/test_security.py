@@ -46,7 +46,7 @@ def no_network(monkeypatch):
 
 def test_demo_pipeline_runs_with_sockets_blocked(no_network):
     from semanticgen.compressor import load_compressor
-    from semanticgen.dit import load_dit
+    from semanticgen.dit_io import load_dit
     from semanticgen.encoder import load_encoder
     from semanticgen.pipeline import SamplingOptions, generate_latent, generate_semantic
     from semanticgen.text import MiniLMTextEncoder

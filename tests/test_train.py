@@ -173,7 +173,7 @@ def test_semantic_stage_trains_at_unit_scale_and_samples_back(cache, tmp_path, t
     """normalize_semantic: the exported semantic generator carries its targets' per-channel statistics (the exact
     formula agrees with drawn posterior samples) and `generate_semantic` returns features at the compressor's scale."""
     from semanticgen.compressor import load_compressor
-    from semanticgen.dit import load_dit
+    from semanticgen.dit_io import load_dit
     from semanticgen.pipeline import SamplingOptions, generate_semantic
 
     compressor = train(config(cache, tmp_path / "latent", steps=2)) / "compressor.safetensors"

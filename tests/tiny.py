@@ -10,7 +10,8 @@ import torch
 from safetensors.torch import save_file
 
 from semanticgen.compressor import CompressorConfig, SemanticCompressor, save_compressor
-from semanticgen.dit import DiTConfig, SemanticGenDiT, init_weights, save_dit
+from semanticgen.dit import DiTConfig, SemanticGenDiT, init_weights
+from semanticgen.dit_io import save_dit
 from semanticgen.encoder import EncoderConfig, SemanticEncoder, save_encoder
 from semanticgen.features import SemanticSpace
 

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from semanticgen.compressor import load_compressor  # noqa: E402
-from semanticgen.dit import load_dit  # noqa: E402
+from semanticgen.dit_io import load_dit  # noqa: E402
 from semanticgen.features import SemanticVideo  # noqa: E402
 from semanticgen.pipeline import SamplingOptions, generate_latent, generate_semantic  # noqa: E402
 from semanticgen.text import MiniLMTextEncoder  # noqa: E402

@@ -1,18 +1,21 @@
 """Build training caches from (video, caption) pairs with callables for the VAE and the text encoder.
 
-The callables come from the host: inside ComfyUI they wrap the native VAE and text encoder, so no second
-implementation of those models exists. Shards are written atomically and a re-run skips finished shards, so a
-killed build resumes where it stopped.
+The callables come from the host: inside ComfyUI they wrap the native VAE and text encoder (and its video decoder),
+so no second implementation of those models exists. Shards are written atomically and a re-run skips finished
+shards, so a killed build resumes where it stopped. `ClipFolder` turns a folder of videos with same-name `.txt`
+captions into the (clip, caption) pairs.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from safetensors import safe_open
 
 from ..encoder import SemanticEncoder
@@ -20,6 +23,67 @@ from .cache import write_shard
 
 VaeEncode = Callable[[torch.Tensor], torch.Tensor]  # frames (T, H, W, 3) in [0, 1] -> latents (1, 16, T', h, w)
 TextEncode = Callable[[list[str]], torch.Tensor]  # prompts -> token states (B, L, D)
+Decode = Callable[[Path], tuple[torch.Tensor, float]]  # video file -> frames (T, H, W, C) in [0, 1], frame rate
+VIDEO_EXTENSIONS = {".mp4", ".webm", ".mov", ".mkv", ".avi"}
+
+
+def check_clip_frames(frames: int) -> None:
+    if (frames - 1) % 4:
+        raise ValueError(f"frames: expected 4k+1 frames (1, 5, 9, …), got {frames}")
+
+
+def list_videos(folder: Path) -> list[Path]:
+    """The video files of a folder, sorted; refuses a folder without any."""
+    files = sorted(p for p in folder.glob("*") if p.suffix.lower() in VIDEO_EXTENSIONS) if folder.is_dir() else []
+    if not files:
+        raise ValueError(f"videos: no video files in {folder}")
+    return files
+
+
+def fit_clip(images: torch.Tensor, frames: int, height: int, width: int) -> torch.Tensor:
+    """The first `frames` frames (T, H, W, C) as RGB, resized to height × width: (frames, height, width, 3)."""
+    clip = images[:frames, ..., :3].movedim(-1, 1)  # (T, 3, H, W)
+    clip = F.interpolate(clip, size=(height, width), mode="bilinear", antialias=True).movedim(1, -1)
+    return clip.clamp(0, 1)
+
+
+@dataclass
+class ClipFolder:
+    """(clip, caption) pairs of the videos that have a same-name .txt caption and at least `frames` frames (longer
+    ones are cut); every video must run at the first one's frame rate. `progress()` runs once per file."""
+
+    files: list[Path]
+    decode: Decode
+    frames: int
+    height: int
+    width: int
+    progress: Callable[[], None] = lambda: None
+    used: int = field(default=0, init=False)  # clips yielded so far
+
+    def __post_init__(self) -> None:
+        self.fps = self.decode(self.files[0])[1]
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, str]]:
+        for path in self.files:
+            caption_file = path.with_suffix(".txt")
+            images, fps = self.decode(path)
+            if images.shape[0] < self.frames or not caption_file.is_file():
+                self.progress()
+                continue  # too short, or no caption
+            if abs(fps - self.fps) > 1e-3:
+                raise ValueError(f"videos: {path.name} runs at {fps} fps, the others at {self.fps}")
+            clip = fit_clip(images, self.frames, self.height, self.width)
+            self.used += 1
+            self.progress()
+            yield clip, caption_file.read_text().strip()
+
+    def check_used(self, folder: Path) -> None:
+        """Refuse a build that found no usable clip (after it ran: only then is it known)."""
+        if not self.used:
+            raise ValueError(
+                f"videos: none of the {len(self.files)} videos in {folder} has at least {self.frames} frames "
+                "(frames) and a same-name .txt caption"
+            )
 
 
 def _chunks(items: Iterable, n: int) -> Iterator[list]:
@@ -41,10 +105,18 @@ def check_finished(path: Path, captions: list[str], build: dict) -> None:
 
 
 def build_cache(
-    samples: Iterable[tuple[torch.Tensor, str]], out: str | Path, vae_encode: VaeEncode, text_encode: TextEncode,
-    encoder: SemanticEncoder, video_fps: float, sample_fps: float, shard_size: int = 256,
-    progress: Callable[[int], None] | None = None, first_shard: int = 0, shard_stride: int = 1,
-) -> list[Path]:  # fmt: skip
+    samples: Iterable[tuple[torch.Tensor, str]],
+    out: str | Path,
+    vae_encode: VaeEncode,
+    text_encode: TextEncode,
+    encoder: SemanticEncoder,
+    video_fps: float,
+    sample_fps: float,
+    shard_size: int = 256,
+    progress: Callable[[int], None] | None = None,
+    first_shard: int = 0,
+    shard_stride: int = 1,
+) -> list[Path]:
     """Write `out/shard-NNNNN.safetensors`; every video must have the same frame count and size.
     `first_shard` / `shard_stride` number the shards of one of several parallel builders."""
     out = Path(out)

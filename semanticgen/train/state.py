@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from ..checkpoints import fsync
+from ..checkpoints import atomic_write, fsync
 
 
 def _flatten_optimizer(opt_state: dict) -> tuple[dict[str, torch.Tensor], dict]:
@@ -37,8 +37,14 @@ def _unflatten_optimizer(tensors: dict[str, torch.Tensor], plain: dict) -> dict:
     return {"state": state, "param_groups": plain["param_groups"]}
 
 
-def save_state(folder: Path, step: int, model: dict[str, torch.Tensor], ema: dict[str, torch.Tensor] | None,
-               optimizer: dict, extra: dict) -> Path:  # fmt: skip
+def save_state(
+    folder: Path,
+    step: int,
+    model: dict[str, torch.Tensor],
+    ema: dict[str, torch.Tensor] | None,
+    optimizer: dict,
+    extra: dict,
+) -> Path:
     """Write checkpoint `folder/step-N` atomically and point `folder/latest` at it."""
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"step-{step:08d}"
@@ -56,11 +62,7 @@ def save_state(folder: Path, step: int, model: dict[str, torch.Tensor], ema: dic
     fsync(tmp)
     remove(final)
     os.replace(tmp, final)
-    pointer = folder / ".latest.tmp"
-    pointer.write_text(final.name)
-    fsync(pointer)
-    os.replace(pointer, folder / "latest")
-    fsync(folder)
+    atomic_write(folder / "latest", lambda tmp: Path(tmp).write_text(final.name))
     return final
 
 

@@ -23,20 +23,19 @@ import torch
 from torch import nn
 
 from ..checkpoints import KIND_KEY, read_metadata
-from ..compressor import CompressorConfig, SemanticCompressor, kl_divergence, load_compressor, save_compressor
-from ..dit import KIND as DIT_KIND
-from ..dit import (
-    DiTConfig,
-    FeatureNorm,
-    SemanticGenDiT,
-    init_weights,
-    load_wan_state_dict,
-    read_dit_config,
-    save_dit,
-    semantic_positions,
+from ..compressor import (
+    CompressorConfig,
+    SemanticCompressor,
+    kl_divergence,
+    load_compressor,
+    sample_posterior,
+    save_compressor,
 )
+from ..dit import DiTConfig, FeatureNorm, SemanticGenDiT, init_weights, semantic_positions
+from ..dit_io import KIND as DIT_KIND
+from ..dit_io import load_wan_state_dict, read_dit_config, save_dit
 from ..features import SemanticSpace
-from ..flow import add_noise, shift_sigma
+from ..flow import add_noise, flow_loss, shift_sigma
 from .cache import CacheDataset
 from .state import load_state, prune, save_state
 
@@ -83,8 +82,9 @@ class LatentStage(nn.Module):
     def __init__(self, cfg: TrainConfig, space: SemanticSpace):
         super().__init__()
         if cfg.compressor_path and cfg.compressor:
-            raise ValueError("compressor: give either its config (train a new one) or compressor_path (keep one "
-                             "frozen), not both")  # fmt: skip
+            raise ValueError(
+                "compressor: give either its config (train a new one) or compressor_path (keep one frozen), not both"
+            )
         self.dit = init_weights(SemanticGenDiT(DiTConfig(**cfg.model), space=space), cfg.seed)
         if cfg.compressor_path:  # the semantic space is fixed: semantic generators trained on it stay valid
             self.compressor = load_compressor(cfg.compressor_path).requires_grad_(False)
@@ -96,21 +96,26 @@ class LatentStage(nn.Module):
             if read_metadata(cfg.init_from).get(KIND_KEY) == DIT_KIND:  # our own export: same architecture, or refuse
                 theirs, _ = read_dit_config(cfg.init_from)  # (tensor shapes alone would miss e.g. num_heads)
                 if theirs != self.dit.config:
-                    raise ValueError(f"init_from: {Path(cfg.init_from).name} is a DiT of another config ({theirs}); "
-                                     f"model here: {self.dit.config}")  # fmt: skip
+                    raise ValueError(
+                        f"init_from: {Path(cfg.init_from).name} is a DiT of another config ({theirs}); "
+                        f"model here: {self.dit.config}"
+                    )
             missing = load_wan_state_dict(self.dit, load_file(cfg.init_from), Path(cfg.init_from).name)
             sys.stdout.write(f"initialised from {cfg.init_from}; new keys: {missing}\n")
 
     def forward(self, b: dict[str, torch.Tensor], step_bounds: list[int], cfg: TrainConfig) -> dict[str, torch.Tensor]:
         z0 = b["latents"]  # (B, 16, T, H, W)
         mean, logvar = self.compressor(b["semantic"])  # (B, c, Ts, Hs, Ws) each
-        z_sem = mean + torch.exp(0.5 * logvar) * b["eps_posterior"]
+        z_sem = sample_posterior(mean, logvar, b["eps_posterior"])
         z_sem = add_noise(z_sem, b["eps_semantic"], b["semantic_noise"])  # noise augmentation
         space = self.dit.space
         pos = semantic_positions(step_bounds, z_sem.shape[-2:], self.dit.latent_grid(z0.shape), space.vae_temporal)
-        t = b["t"]
-        pred = self.dit(add_noise(z0, b["noise"], t), t * 1000, b["text"], z_sem, pos.to(z0.device))
-        flow = (pred.float() - (b["noise"] - z0).float()).square().mean()
+        pos = pos.to(z0.device)
+
+        def velocity(z_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            return self.dit(z_t, t * 1000, b["text"], semantic=z_sem, semantic_pos=pos)
+
+        flow = flow_loss(velocity, z0, b["t"], b["noise"])
         kl = kl_divergence(mean.float(), logvar.float()).mean() / mean[0].numel()
         return {"loss": flow + cfg.kl_weight * kl, "flow": flow.detach(), "kl": kl.detach()}
 
@@ -141,13 +146,10 @@ class SemanticStage(nn.Module):
     def forward(self, b: dict[str, torch.Tensor], step_bounds: list[int], cfg: TrainConfig) -> dict[str, torch.Tensor]:
         with torch.no_grad():
             mean, logvar = self.compressor(b["semantic"])
-            z0 = mean if cfg.semantic_target == "mean" else mean + torch.exp(0.5 * logvar) * b["eps_posterior"]
+            z0 = mean if cfg.semantic_target == "mean" else sample_posterior(mean, logvar, b["eps_posterior"])
             if self.dit.feature_norm is not None:
                 z0 = self.dit.feature_norm.normalize(z0)  # (B, c, Ts, Hs, Ws)
-        t = b["t"]
-        noise = b["eps_semantic"]
-        pred = self.dit(add_noise(z0, noise, t), t * 1000, b["text"])
-        flow = (pred.float() - (noise - z0).float()).square().mean()
+        flow = flow_loss(lambda z_t, t: self.dit(z_t, t * 1000, b["text"]), z0, b["t"], b["eps_semantic"])
         return {"loss": flow, "flow": flow.detach()}
 
 
@@ -181,26 +183,14 @@ def train(cfg: TrainConfig) -> Path:
     params = [p for p in stage.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     ema = {k: v.detach().clone() for k, v in stage.named_parameters() if v.requires_grad}
-    start = 0
-    if (state := load_state(out / "checkpoints")) is not None:
-        check_resumable(state["extra"].get("config", {}), cfg, state["step"], out)
-        stage.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        ema = state["ema"]
-        start = state["step"]
-        if acc.scaler is not None and "scaler" in state["extra"]:  # fp16: resume with the loss scale it had reached
-            acc.scaler.load_state_dict(state["extra"]["scaler"])
-        acc.print(f"resumed from step {start}")
+    start, ema = resume(acc, out, cfg, stage, opt, ema)
     stage, opt = acc.prepare(stage, opt)
     raw = acc.unwrap_model(stage)
-    c = space.channels
     bounds = data.meta["step_bounds"]
     t0 = time.time()
     for step in range(start, cfg.steps):
-        for group in opt.param_groups:  # linear warm-up, cosine decay
-            warm = min(1.0, (step + 1) / max(cfg.warmup, 1))
-            group["lr"] = cfg.lr * warm * (0.55 + 0.45 * math.cos(math.pi * step / cfg.steps))
-        b = {k: v.to(acc.device) for k, v in draw_batch(data, cfg, step, acc.process_index, c).items()}
+        set_lr(opt, cfg, step)
+        b = {k: v.to(acc.device) for k, v in draw_batch(data, cfg, step, acc.process_index, space.channels).items()}
         with acc.autocast():
             logs = stage(b, bounds, cfg)
         acc.backward(logs["loss"])
@@ -208,27 +198,57 @@ def train(cfg: TrainConfig) -> Path:
             acc.clip_grad_norm_(params, cfg.grad_clip)
         opt.step()
         opt.zero_grad(set_to_none=True)
-        decay = min(cfg.ema_decay, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for k, v in raw.named_parameters():
-                if k in ema:
-                    ema[k].mul_(decay).add_(v.detach().to(ema[k].device, ema[k].dtype), alpha=1 - decay)
+        update_ema(ema, raw, min(cfg.ema_decay, (1 + step) / (10 + step)))
         done = step + 1
         if done % cfg.log_every == 0 or done == cfg.steps:
             parts = " ".join(f"{k} {v.item():.4f}" for k, v in logs.items())
             acc.print(f"step {done}/{cfg.steps} {parts} lr {opt.param_groups[0]['lr']:.2e} {time.time() - t0:.0f}s")
         if done % cfg.checkpoint_every == 0 or done == cfg.steps:
-            acc.wait_for_everyone()
-            if acc.is_main_process:
-                opt_state = (opt.optimizer if hasattr(opt, "optimizer") else opt).state_dict()
-                extra = {"config": asdict(cfg)} | ({"scaler": acc.scaler.state_dict()} if acc.scaler else {})
-                save_state(out / "checkpoints", done, acc.get_state_dict(stage), ema, opt_state, extra)
-                prune(out / "checkpoints", cfg.keep_checkpoints)
-            acc.wait_for_everyone()
+            checkpoint(acc, out, cfg, done, stage, opt, ema)
     if acc.is_main_process:
         export(raw, ema, cfg, out)
     acc.wait_for_everyone()
     return out
+
+
+def resume(acc, out: Path, cfg: TrainConfig, stage: nn.Module, opt, ema: dict) -> tuple[int, dict]:
+    """The step to start from and the EMA weights: from the run folder's latest checkpoint (model, optimizer and
+    loss scale loaded in place), or step 0 and `ema` unchanged for a new run."""
+    if (state := load_state(out / "checkpoints")) is None:
+        return 0, ema
+    check_resumable(state["extra"].get("config", {}), cfg, state["step"], out)
+    stage.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    if acc.scaler is not None and "scaler" in state["extra"]:  # fp16: resume with the loss scale it had reached
+        acc.scaler.load_state_dict(state["extra"]["scaler"])
+    acc.print(f"resumed from step {state['step']}")
+    return state["step"], state["ema"]
+
+
+def set_lr(opt, cfg: TrainConfig, step: int) -> None:
+    """Linear warm-up, then a cosine decay to 10% of `lr`."""
+    for group in opt.param_groups:
+        warm = min(1.0, (step + 1) / max(cfg.warmup, 1))
+        group["lr"] = cfg.lr * warm * (0.55 + 0.45 * math.cos(math.pi * step / cfg.steps))
+
+
+@torch.no_grad()
+def update_ema(ema: dict[str, torch.Tensor], model: nn.Module, decay: float) -> None:
+    """ema ← decay·ema + (1 - decay)·weights, for the trained parameters (those in `ema`)."""
+    for k, v in model.named_parameters():
+        if k in ema:
+            ema[k].mul_(decay).add_(v.detach().to(ema[k].device, ema[k].dtype), alpha=1 - decay)
+
+
+def checkpoint(acc, out: Path, cfg: TrainConfig, done: int, stage: nn.Module, opt, ema: dict) -> None:
+    """Write the resumable state after `done` steps (main process; the others wait) and keep the newest ones."""
+    acc.wait_for_everyone()
+    if acc.is_main_process:
+        opt_state = (opt.optimizer if hasattr(opt, "optimizer") else opt).state_dict()
+        extra = {"config": asdict(cfg)} | ({"scaler": acc.scaler.state_dict()} if acc.scaler else {})
+        save_state(out / "checkpoints", done, acc.get_state_dict(stage), ema, opt_state, extra)
+        prune(out / "checkpoints", cfg.keep_checkpoints)
+    acc.wait_for_everyone()
 
 
 # may change between a run and its resumption: where things are, how often to log/checkpoint, and how long to train
@@ -245,8 +265,10 @@ def check_resumable(saved: dict, cfg: TrainConfig, step: int, out: Path) -> None
     before, now = (json.loads(json.dumps(c)) for c in (before, asdict(cfg)))  # tuples and lists alike
     changed = sorted(k for k in now if k not in RESUMABLE_CHANGES and before[k] != now[k])
     if changed:
-        raise ValueError(f"{out}: the checkpoint there was trained with other settings ({', '.join(changed)}); "
-                         "resume with the same config or use a new out folder")  # fmt: skip
+        raise ValueError(
+            f"{out}: the checkpoint there was trained with other settings ({', '.join(changed)}); "
+            "resume with the same config or use a new out folder"
+        )
     if step > cfg.steps:
         raise ValueError(f"{out}: the checkpoint there is at step {step}, past steps = {cfg.steps}")
 
