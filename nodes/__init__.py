@@ -8,6 +8,7 @@ from .generate import LatentGeneratorLoader, LatentSampler, SemanticGeneratorLoa
 from .models import copy_sample_inputs, register_model_folders
 from .plan import MemoryPlan
 from .routes import register_routes
+from .sampling import NODES as NATIVE_NODES
 from .semantic import Compress, CompressorLoader, Encode, EncoderLoader, Preview
 from .text import TextEncode, TextEncoderLoader
 
@@ -30,6 +31,7 @@ NODES: list[type[io.ComfyNode]] = [
     MemoryPlan,
     ChunkedVAEDecode,
     BuildCache,
+    *NATIVE_NODES,
 ]
 
 

@@ -10,6 +10,7 @@ import comfy.ops
 from comfy_api.latest import io
 
 from ..semanticgen.checkpoints import CheckpointError
+from ..semanticgen.dit import SemanticGenDiT
 from ..semanticgen.dit_io import load_dit
 from ..semanticgen.features import SemanticVideo
 from ..semanticgen.flow import SAMPLERS
@@ -45,7 +46,8 @@ log = logging.getLogger(__name__)
 CATEGORY = "SemanticGen/generate"
 
 
-def _load(key: str, name: str, dtype: str, blocks_to_swap: int, role: str):
+def load_generator(key: str, name: str, dtype: str, blocks_to_swap: int, role: str) -> SemanticGenDiT:
+    """The checkpoint as a SemanticGenDiT in ComfyUI's choice of layers (the loaders' one place of loading)."""
     path = resolve_model(key, name, "model_name")
     device = mm.get_torch_device()
     storage, compute = pick_dtypes(dtype, device)
@@ -70,7 +72,7 @@ def _load(key: str, name: str, dtype: str, blocks_to_swap: int, role: str):
         blocks_to_swap,
         model.config.num_layers,
     )
-    return patcher(model, device, mm.unet_offload_device())
+    return model
 
 
 def _loader_schema(node_id: str, title: str, key: str, output, what: str) -> io.Schema:
@@ -110,7 +112,8 @@ class _GeneratorLoader(io.ComfyNode):
 
     @classmethod
     def execute(cls, model_name: str, dtype: str, blocks_to_swap: int = 0) -> io.NodeOutput:
-        return io.NodeOutput(_load(cls.KEY, model_name, dtype, blocks_to_swap, cls.ROLE))
+        model = load_generator(cls.KEY, model_name, dtype, blocks_to_swap, cls.ROLE)
+        return io.NodeOutput(patcher(model, mm.get_torch_device(), mm.unet_offload_device()))
 
 
 class SemanticGeneratorLoader(_GeneratorLoader):

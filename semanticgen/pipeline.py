@@ -109,7 +109,7 @@ def check_memory(model: SemanticGenDiT, s: Settings, opts: SamplingOptions) -> S
     return stage
 
 
-def _check_video_size(frames: int, height: int, width: int, space: SemanticSpace, multiple: int) -> None:
+def check_video_size(frames: int, height: int, width: int, space: SemanticSpace, multiple: int) -> None:
     if frames < 1 or (frames - 1) % space.vae_temporal:
         raise ValueError(f"frames: expected {space.vae_temporal}k+1 frames (1, 5, 9, 13, 17, …), got {frames}")
     for name, v in (("height", height), ("width", width)):
@@ -133,7 +133,7 @@ def generate_semantic(
         raise ValueError("semantic generator: the checkpoint has no semantic-space metadata")
     if model.config.semantic_dim:
         raise ValueError("semantic generator: this is a latent generator (it takes semantic tokens)")
-    _check_video_size(frames, height, width, space, space.vae_spatial * 2)
+    check_video_size(frames, height, width, space, space.vae_spatial * 2)
     check_options(opts)
     check_context(positive, model, "positive")
     check_context(negative, model, "negative", positive.shape[0])

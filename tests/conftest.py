@@ -1,3 +1,5 @@
+import asyncio
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -34,3 +36,25 @@ def comfy_modules():
 
     args.cpu = True  # no GPU here; the CUDA build of torch needs telling
     return Path(comfyui)
+
+
+@pytest.fixture(scope="session")
+def pack(tmp_path_factory, comfy_modules):
+    """The pack imported in-process (as `semanticgen_pack`) with tiny models first in its folders: node id -> class."""
+    import folder_paths
+    from tiny import write_tiny_models
+
+    tmp = tmp_path_factory.mktemp("nodes")
+    folder_paths.set_input_directory(str(tmp / "input"))
+    write_tiny_models(tmp / "models", vae=False)
+    spec = importlib.util.spec_from_file_location("semanticgen_pack", ROOT / "__init__.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["semanticgen_pack"] = module
+    spec.loader.exec_module(module)
+    ext = asyncio.run(module.comfy_entrypoint())
+    from semanticgen_pack.nodes.models import FOLDERS
+
+    for key, sub in FOLDERS.items():
+        folder_paths.add_model_folder_path(key, str(tmp / "models" / sub), is_default=True)  # before the bundled
+    nodes = {n.define_schema().node_id: n for n in asyncio.run(ext.get_node_list())}
+    return nodes, tmp

@@ -24,4 +24,10 @@ PACK_NODES = {
     "SemanticGenLatentSampler",
     "SemanticGenVAEDecode",
     "SemanticGenBuildCache",
+    "SemanticGenSemanticModelLoader",
+    "SemanticGenLatentModelLoader",
+    "SemanticGenEmptySemanticLatent",
+    "SemanticGenSemanticFromLatent",
+    "SemanticGenSemanticConditioning",
+    "SemanticGenSwinAttention",
 }  # every node id of the pack; ids never change

@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import importlib.util
 import subprocess
 import sys
 
 import pytest
 import torch
 from server_harness import PACK_NODES, ROOT
-from tiny import write_tiny_models
 
 pytestmark = pytest.mark.comfy
-
-
-@pytest.fixture(scope="module")
-def pack(tmp_path_factory, comfy_modules):
-    import folder_paths
-
-    tmp = tmp_path_factory.mktemp("nodes")
-    folder_paths.set_input_directory(str(tmp / "input"))
-    write_tiny_models(tmp / "models", vae=False)
-    spec = importlib.util.spec_from_file_location("semanticgen_pack", ROOT / "__init__.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["semanticgen_pack"] = module
-    spec.loader.exec_module(module)
-    ext = asyncio.run(module.comfy_entrypoint())
-    from semanticgen_pack.nodes.models import FOLDERS
-
-    for key, sub in FOLDERS.items():
-        folder_paths.add_model_folder_path(key, str(tmp / "models" / sub), is_default=True)  # before the bundled
-    nodes = {n.define_schema().node_id: n for n in asyncio.run(ext.get_node_list())}
-    return nodes, tmp
 
 
 def test_init_imports_without_comfyui():

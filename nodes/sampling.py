@@ -1,0 +1,191 @@
+"""Native sampling: the generators as MODELs for core's KSampler / SamplerCustomAdvanced, and the small nodes that
+connect them (an empty semantic latent, semantic features back from a LATENT, semantic conditioning, Swin)."""
+
+from __future__ import annotations
+
+import comfy.latent_formats
+import comfy.model_management as mm
+import torch
+from comfy_api.latest import io
+
+from ..semanticgen.features import SemanticSpace, SemanticVideo
+from ..semanticgen.pipeline import latent_shape
+from .generate import LatentGeneratorLoader, SemanticGeneratorLoader, load_generator
+from .native import (
+    DEFAULT_SHIFT,
+    attach_semantic,
+    dit_of,
+    empty_semantic_latent,
+    load_native,
+    noised_semantic,
+    semantic_from_latent,
+    with_window,
+)
+from .types import Semantic
+
+CATEGORY = "SemanticGen/native"
+WAN21 = SemanticSpace()  # Wan2.1's VAE: 8× space, 4× time; its DiT's patches: 2×2
+
+
+class _ModelLoader:
+    """The generator loaders' inputs and checks, giving a native MODEL (ComfyUI's model stack) instead."""
+
+    @classmethod
+    def execute(cls, model_name: str, dtype: str, blocks_to_swap: int = 0) -> io.NodeOutput:
+        dit = load_generator(cls.KEY, model_name, dtype, blocks_to_swap, cls.ROLE)
+        return io.NodeOutput(load_native(dit, DEFAULT_SHIFT, mm.get_torch_device(), mm.unet_offload_device()))
+
+
+class SemanticModelLoader(_ModelLoader, SemanticGeneratorLoader):
+    NODE_ID, TITLE, OUTPUT = "SemanticGenSemanticModelLoader", "Load Semantic Generator (MODEL)", io.Model
+    WHAT = "semantic generator as a native MODEL (stage 1, for KSampler with an Empty Semantic Latent)"
+
+
+class LatentModelLoader(_ModelLoader, LatentGeneratorLoader):
+    NODE_ID, TITLE, OUTPUT = "SemanticGenLatentModelLoader", "Load Latent Generator (MODEL)", io.Model
+    WHAT = "latent generator as a native MODEL (stage 2, for KSampler with Semantic Conditioning)"
+
+
+def video_inputs() -> list:
+    return [
+        io.Int.Input("frames", default=17, min=1, max=8193, step=4, tooltip="Video frames: 4k+1 (1, 5, 9, 17, …)."),
+        io.Int.Input("width", default=64, min=16, max=8192, step=16, tooltip="Video width in pixels."),
+        io.Int.Input("height", default=64, min=16, max=8192, step=16, tooltip="Video height in pixels."),
+    ]
+
+
+class EmptySemanticLatent(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="SemanticGenEmptySemanticLatent",
+            display_name="Empty Semantic Latent",
+            category=CATEGORY,
+            description="An empty LATENT shaped like the compressed semantic features the semantic generator plans "
+            "for a video of this size, for KSampler (stage 1). Sample it, then Semantic from Latent.",
+            inputs=[
+                io.Model.Input(
+                    "model",
+                    tooltip="The semantic generator (Load Semantic Generator (MODEL)): its "
+                    "semantic space sets the shape.",
+                ),
+                *video_inputs(),
+                io.Int.Input("batch_size", default=1, min=1, max=64, tooltip="Videos per run."),
+            ],
+            outputs=[io.Latent.Output(display_name="latent")],
+        )
+
+    @classmethod
+    def execute(cls, model, frames: int, width: int, height: int, batch_size: int = 1) -> io.NodeOutput:
+        return io.NodeOutput(empty_semantic_latent(dit_of(model), frames, width, height, batch_size))
+
+
+class SemanticFromLatent(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="SemanticGenSemanticFromLatent",
+            display_name="Semantic from Latent",
+            category=CATEGORY,
+            description="The semantic features a KSampler sampled from an Empty Semantic Latent, as the pack's "
+            "SEMANTIC (for Semantic Conditioning, the Latent Sampler or Semantic Preview).",
+            inputs=[io.Latent.Input("latent", tooltip="A sampled semantic latent (from an Empty Semantic Latent).")],
+            outputs=[Semantic.Output(display_name="semantic")],
+        )
+
+    @classmethod
+    def execute(cls, latent: dict) -> io.NodeOutput:
+        return io.NodeOutput(semantic_from_latent(latent))
+
+
+class SemanticConditioning(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="SemanticGenSemanticConditioning",
+            display_name="Semantic Conditioning",
+            category=CATEGORY,
+            description="Attaches semantic features to both conditionings (in-context tokens of the latent "
+            "generator MODEL, as image latents are for image-to-video) and gives the empty video latent they "
+            "describe, for KSampler (stage 2).",
+            inputs=[
+                io.Conditioning.Input("positive", tooltip="The prompt."),
+                io.Conditioning.Input("negative", tooltip="The negative prompt (cfg guides away from it)."),
+                Semantic.Input(
+                    "semantic",
+                    tooltip="Compressed semantic features (Semantic from Latent, or the "
+                    "Semantic Compressor for a reference video).",
+                ),
+                io.Float.Input(
+                    "semantic_noise",
+                    default=0.1,
+                    min=0.0,
+                    max=1.0,
+                    step=0.01,
+                    tooltip="Noise mixed into the semantic features (the training noise augmentation): a "
+                    "little closes the gap between encoded and generated features.",
+                ),
+                io.Int.Input(
+                    "seed",
+                    default=0,
+                    min=0,
+                    max=0xFFFFFFFFFFFFFFFF,
+                    control_after_generate=True,
+                    tooltip="Seed of the semantic noise (use the KSampler's seed to match the Latent Sampler).",
+                ),
+            ],
+            outputs=[
+                io.Conditioning.Output(display_name="positive"),
+                io.Conditioning.Output(display_name="negative"),
+                io.Latent.Output(display_name="latent"),
+            ],
+        )
+
+    @classmethod
+    def execute(cls, positive, negative, semantic: SemanticVideo, semantic_noise: float, seed: int) -> io.NodeOutput:
+        if not semantic.compressed:
+            raise ValueError("semantic: these are raw encoder features; connect them through the Semantic Compressor")
+        sem = noised_semantic(semantic, semantic_noise, seed)
+        channels = comfy.latent_formats.Wan21().latent_channels
+        shape = latent_shape(sem, WAN21, channels, (1, 2, 2))
+        return io.NodeOutput(
+            attach_semantic(positive, sem), attach_semantic(negative, sem), {"samples": torch.zeros(shape)}
+        )
+
+
+class SwinAttention(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="SemanticGenSwinAttention",
+            display_name="Swin Attention (long video)",
+            category=CATEGORY,
+            description="Patches a latent generator MODEL to attend in shifted windows of latent frames: cost and "
+            "memory grow linearly with video length. Works under any native sampler.",
+            inputs=[
+                io.Model.Input("model", tooltip="A latent generator (Load Latent Generator (MODEL))."),
+                io.Int.Input(
+                    "window",
+                    default=8,
+                    min=1,
+                    max=1024,
+                    tooltip="Window length in latent frames "
+                    "(1 latent frame = 4 video frames); odd layers shift windows by half.",
+                ),
+            ],
+            outputs=[io.Model.Output(display_name="model")],
+        )
+
+    @classmethod
+    def execute(cls, model, window: int) -> io.NodeOutput:
+        return io.NodeOutput(with_window(model, window))
+
+
+NODES = [
+    SemanticModelLoader,
+    LatentModelLoader,
+    EmptySemanticLatent,
+    SemanticFromLatent,
+    SemanticConditioning,
+    SwinAttention,
+]
