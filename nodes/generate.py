@@ -7,6 +7,7 @@ import logging
 import comfy.latent_formats
 import comfy.model_management as mm
 import comfy.ops
+import torch
 from comfy_api.latest import io
 
 from ..semanticgen.checkpoints import CheckpointError
@@ -15,7 +16,7 @@ from ..semanticgen.dit_io import load_dit
 from ..semanticgen.features import SemanticVideo
 from ..semanticgen.flow import SAMPLERS
 from ..semanticgen.offload import enable_block_swap
-from ..semanticgen.pipeline import SamplingOptions, generate_latent, generate_semantic
+from ..semanticgen.pipeline import SamplingOptions, check_latent_request, check_semantic_request
 from .inputs import (
     ATTENTION_OPTIONS,
     attention_inputs,
@@ -35,11 +36,21 @@ from .models import (
     dtype_name,
     dtype_options,
     list_models,
-    patcher,
     pick_dtypes,
     resolve_model,
 )
-from .progress import step_callback
+from .native import (
+    DEFAULT_SHIFT,
+    attach_semantic,
+    dit_of,
+    empty_semantic_latent,
+    ksample,
+    load_native,
+    noised_semantic,
+    semantic_from_latent,
+    with_shift,
+    with_window,
+)
 from .types import LatentGenerator, Semantic, SemanticGenerator
 
 log = logging.getLogger(__name__)
@@ -112,8 +123,8 @@ class _GeneratorLoader(io.ComfyNode):
 
     @classmethod
     def execute(cls, model_name: str, dtype: str, blocks_to_swap: int = 0) -> io.NodeOutput:
-        model = load_generator(cls.KEY, model_name, dtype, blocks_to_swap, cls.ROLE)
-        return io.NodeOutput(patcher(model, mm.get_torch_device(), mm.unet_offload_device()))
+        dit = load_generator(cls.KEY, model_name, dtype, blocks_to_swap, cls.ROLE)
+        return io.NodeOutput(load_native(dit, DEFAULT_SHIFT, mm.get_torch_device(), mm.unet_offload_device()))
 
 
 class SemanticGeneratorLoader(_GeneratorLoader):
@@ -213,19 +224,14 @@ class SemanticSampler(io.ComfyNode):
         height: int,
         negative=None,
     ) -> io.NodeOutput:
+        dit = dit_of(model)
         mm.load_models_gpu([model])
         opts = _options(model, seed, steps, cfg, shift, sampler)
-        sem = generate_semantic(
-            model.model,
-            _context(positive, "positive"),
-            _context(negative, "negative"),
-            frames,
-            height,
-            width,
-            opts,
-            step_callback(steps, model.load_device),
-        )
-        return io.NodeOutput(sem)
+        context = _context(positive, "positive")
+        check_semantic_request(dit, context, _context(negative, "negative"), frames, height, width, opts)
+        latent = empty_semantic_latent(dit, frames, width, height, batch=context.shape[0])
+        out = ksample(with_shift(model, shift), latent, positive, negative, seed, steps, cfg, sampler)
+        return io.NodeOutput(semantic_from_latent(out))
 
 
 class LatentSampler(io.ComfyNode):
@@ -281,17 +287,15 @@ class LatentSampler(io.ComfyNode):
         window: int = 8,
         negative=None,
     ) -> io.NodeOutput:
+        dit, window = dit_of(model), swin_window(attention, window)
         mm.load_models_gpu([model])
-        fmt = comfy.latent_formats.Wan21()
         opts = _options(model, seed, steps, cfg, shift, sampler)
-        z = generate_latent(
-            model.model,
-            _context(positive, "positive"),
-            _context(negative, "negative"),
-            semantic,
-            semantic_noise,
-            opts,
-            step_callback(steps, model.load_device, fmt),
-            window=swin_window(attention, window),
+        contexts = _context(positive, "positive"), _context(negative, "negative")
+        _, shape = check_latent_request(dit, *contexts, semantic, semantic_noise, opts, window)
+        sem = noised_semantic(semantic, semantic_noise, seed)
+        positive = attach_semantic(positive, sem)
+        negative = attach_semantic(negative, sem) if negative is not None else None
+        model = with_window(with_shift(model, shift), window)
+        return io.NodeOutput(
+            ksample(model, {"samples": torch.zeros(shape)}, positive, negative, seed, steps, cfg, sampler)
         )
-        return io.NodeOutput({"samples": fmt.process_out(z)})

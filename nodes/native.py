@@ -12,6 +12,7 @@ management drive them like any diffusion model. All of it lives here; `semanticg
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import comfy.conds
@@ -221,3 +222,47 @@ def with_window(model, window: int | None):
     else:
         options[WINDOW_KEY] = window
     return patched
+
+
+# --- the pack's samplers: KSampler's own path ----------------------------------------------------------------
+
+
+def with_shift(model, shift: float):
+    """MODEL -> MODEL sampling with this timestep shift (what core's ModelSamplingSD3 does)."""
+    if not (math.isfinite(shift) and shift > 0):
+        raise ValueError(f"shift: expected a finite timestep shift > 0, got {shift}")
+    patched = model.clone()
+    sampling = type(model.get_model_object("model_sampling"))(model.model.model_config)
+    sampling.set_parameters(shift=shift, multiplier=1000)
+    patched.add_object_patch("model_sampling", sampling)
+    return patched
+
+
+def ksample(model, latent: dict, positive, negative, seed: int, steps: int, cfg: float, sampler: str) -> dict:
+    """Sample a LATENT as core's KSampler does (comfy.sample.sample, the "simple" schedule: for flow models it is
+    our linear-in-t schedule, shifted by the model's sampling), with ComfyUI's noise, progress bar, previews and
+    interrupts. Without a negative prompt, cfg is off (the conditional prediction alone)."""
+    import comfy.sample
+    import comfy.utils
+    import latent_preview
+
+    if negative is None:
+        negative, cfg = positive, 1.0  # ComfyUI skips the unconditional pass at cfg 1
+    z = comfy.sample.fix_empty_latent_channels(model, latent["samples"])
+    noise = comfy.sample.prepare_noise(z, seed)
+    callback = latent_preview.prepare_callback(model, steps)
+    samples = comfy.sample.sample(
+        model,
+        noise,
+        steps,
+        cfg,
+        sampler,
+        "simple",
+        positive,
+        negative,
+        z,
+        callback=callback,
+        disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED,
+        seed=seed,
+    )
+    return {**latent, "samples": samples}

@@ -4,19 +4,16 @@ connect them (an empty semantic latent, semantic features back from a LATENT, se
 from __future__ import annotations
 
 import comfy.latent_formats
-import comfy.model_management as mm
 import torch
 from comfy_api.latest import io
 
 from ..semanticgen.features import SemanticSpace, SemanticVideo
 from ..semanticgen.pipeline import latent_shape
-from .generate import LatentGeneratorLoader, SemanticGeneratorLoader, load_generator
+from .generate import LatentGeneratorLoader, SemanticGeneratorLoader
 from .native import (
-    DEFAULT_SHIFT,
     attach_semantic,
     dit_of,
     empty_semantic_latent,
-    load_native,
     noised_semantic,
     semantic_from_latent,
     with_window,
@@ -27,21 +24,16 @@ CATEGORY = "SemanticGen/native"
 WAN21 = SemanticSpace()  # Wan2.1's VAE: 8× space, 4× time; its DiT's patches: 2×2
 
 
-class _ModelLoader:
-    """The generator loaders' inputs and checks, giving a native MODEL (ComfyUI's model stack) instead."""
+class SemanticModelLoader(SemanticGeneratorLoader):
+    """The Semantic Generator loader with a MODEL socket: the same native model, for core's samplers."""
 
-    @classmethod
-    def execute(cls, model_name: str, dtype: str, blocks_to_swap: int = 0) -> io.NodeOutput:
-        dit = load_generator(cls.KEY, model_name, dtype, blocks_to_swap, cls.ROLE)
-        return io.NodeOutput(load_native(dit, DEFAULT_SHIFT, mm.get_torch_device(), mm.unet_offload_device()))
-
-
-class SemanticModelLoader(_ModelLoader, SemanticGeneratorLoader):
     NODE_ID, TITLE, OUTPUT = "SemanticGenSemanticModelLoader", "Load Semantic Generator (MODEL)", io.Model
     WHAT = "semantic generator as a native MODEL (stage 1, for KSampler with an Empty Semantic Latent)"
 
 
-class LatentModelLoader(_ModelLoader, LatentGeneratorLoader):
+class LatentModelLoader(LatentGeneratorLoader):
+    """The Latent Generator loader with a MODEL socket: the same native model, for core's samplers."""
+
     NODE_ID, TITLE, OUTPUT = "SemanticGenLatentModelLoader", "Load Latent Generator (MODEL)", io.Model
     WHAT = "latent generator as a native MODEL (stage 2, for KSampler with Semantic Conditioning)"
 

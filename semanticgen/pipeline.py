@@ -117,6 +117,29 @@ def check_video_size(frames: int, height: int, width: int, space: SemanticSpace,
             raise ValueError(f"{name}: expected a positive multiple of {multiple} pixels, got {v}")
 
 
+def check_semantic_request(
+    model: SemanticGenDiT,
+    positive: torch.Tensor,
+    negative: torch.Tensor | None,
+    frames: int,
+    height: int,
+    width: int,
+    opts: SamplingOptions,
+) -> SemanticSpace:
+    """Everything stage 1 refuses up front (model role, video size, options, prompts, memory); its space."""
+    space = model.space
+    if space is None:
+        raise ValueError("semantic generator: the checkpoint has no semantic-space metadata")
+    if model.config.semantic_dim:
+        raise ValueError("semantic generator: this is a latent generator (it takes semantic tokens)")
+    check_video_size(frames, height, width, space, space.vae_spatial * 2)
+    check_options(opts)
+    check_context(positive, model, "positive")
+    check_context(negative, model, "negative", positive.shape[0])
+    check_memory(model, Settings(width=width, height=height, frames=frames, batch=positive.shape[0]), opts)
+    return space
+
+
 def generate_semantic(
     model: SemanticGenDiT,
     positive: torch.Tensor,
@@ -128,16 +151,7 @@ def generate_semantic(
     callback: Callback | None = None,
 ) -> SemanticVideo:
     """Stage 1: text -> compressed semantic features of a `frames`-frame video, full attention over all of it."""
-    space = model.space
-    if space is None:
-        raise ValueError("semantic generator: the checkpoint has no semantic-space metadata")
-    if model.config.semantic_dim:
-        raise ValueError("semantic generator: this is a latent generator (it takes semantic tokens)")
-    check_video_size(frames, height, width, space, space.vae_spatial * 2)
-    check_options(opts)
-    check_context(positive, model, "positive")
-    check_context(negative, model, "negative", positive.shape[0])
-    check_memory(model, Settings(width=width, height=height, frames=frames, batch=positive.shape[0]), opts)
+    space = check_semantic_request(model, positive, negative, frames, height, width, opts)
     idx, _ = space.layout(frames, height, width)
     shape = (positive.shape[0], model.config.in_dim, *space.semantic_grid(frames, height, width))
     velocity = cfg_velocity(
@@ -172,6 +186,29 @@ def generate_latent(
 
     `window`: None for full attention, else Swin attention in windows of that many latent frames (long videos:
     cost grows linearly with length)."""
+    space, shape = check_latent_request(model, positive, negative, sem, semantic_noise, opts, window)
+    z_sem = noise_semantic(sem.features, semantic_noise, cpu_noise(tuple(sem.features.shape), opts.seed + 1))
+    pos = semantic_positions(sem.step_bounds(), sem.grid, model.latent_grid(shape), space.vae_temporal)
+    velocity = cfg_velocity(
+        _velocity(model, positive, opts, z_sem, pos, window=window),
+        _velocity(model, negative, opts, z_sem, pos, window=window) if negative is not None else None,
+        opts.cfg,
+    )
+    noise = cpu_noise(shape, opts.seed).to(_placement(model, opts)[0])
+    return sample(velocity, noise, sigmas(opts.steps, opts.shift), opts.sampler, callback).cpu()
+
+
+def check_latent_request(
+    model: SemanticGenDiT,
+    positive: torch.Tensor,
+    negative: torch.Tensor | None,
+    sem: SemanticVideo,
+    semantic_noise: float,
+    opts: SamplingOptions,
+    window: int | None = None,
+) -> tuple[SemanticSpace, tuple[int, ...]]:
+    """Everything stage 2 refuses up front (model role, semantic input, options, prompts, window, memory); the
+    model's space and the latent's (B, C, T, H, W)."""
     space = model.space or SemanticSpace(channels=model.config.semantic_dim)
     if not model.config.semantic_dim:
         raise ValueError("latent generator: this model takes no semantic tokens (it is a semantic generator)")
@@ -201,12 +238,4 @@ def generate_latent(
     shape = latent_shape(sem, space, model.config.in_dim, model.config.patch_size)
     (height, width) = sem.video_size
     check_memory(model, Settings(width, height, sem.video_frames, window, batch=shape[0]), opts)
-    z_sem = noise_semantic(sem.features, semantic_noise, cpu_noise(tuple(sem.features.shape), opts.seed + 1))
-    pos = semantic_positions(sem.step_bounds(), sem.grid, model.latent_grid(shape), space.vae_temporal)
-    velocity = cfg_velocity(
-        _velocity(model, positive, opts, z_sem, pos, window=window),
-        _velocity(model, negative, opts, z_sem, pos, window=window) if negative is not None else None,
-        opts.cfg,
-    )
-    noise = cpu_noise(shape, opts.seed).to(_placement(model, opts)[0])
-    return sample(velocity, noise, sigmas(opts.steps, opts.shift), opts.sampler, callback).cpu()
+    return space, shape

@@ -1,5 +1,6 @@
-"""Both generators as native MODELs, sampled by core's own KSampler code path, against the pack's samplers; LoRA
-through core's LoraLoaderModelOnly; core's ModelSamplingSD3; ComfyUI's partial loading."""
+"""Both generators as native MODELs: core's KSampler, the pack's samplers (thin conveniences over the same code
+path) and the library's own ComfyUI-free sampler agree; LoRA through core's LoraLoaderModelOnly; core's
+ModelSamplingSD3; ComfyUI's partial loading."""
 
 from __future__ import annotations
 
@@ -47,63 +48,101 @@ def ksample(core, model, latent, positive, negative, scheduler="simple", **kw):
 
 
 def loaders(nodes, role: str, name: str):
+    """(pack loader, MODEL loader) outputs: both native MODELs (ModelPatcher around SemanticGenModel)."""
     title = "Semantic" if role == "semantic" else "Latent"
     plain = nodes[f"SemanticGen{title}GeneratorLoader"].execute(model_name=name, dtype="fp32").result[0]
     native = nodes[f"SemanticGen{title}ModelLoader"].execute(model_name=name, dtype="fp32").result[0]
     return plain, native
 
 
-def semantic_pair(pack, core, models=None):
-    """The Semantic Sampler's features and core KSampler's, same model, seed, steps, cfg and shift."""
+def library_dit(pack, role: str, name: str):
+    """The same checkpoint as a plain SemanticGenDiT, for the library's ComfyUI-free sampler."""
+    from semanticgen_pack.semanticgen.dit_io import load_dit
+
+    folder = "semantic_generators" if role == "semantic" else "latent_generators"
+    return load_dit(pack[1] / "models" / "semanticgen" / folder / name)
+
+
+def options(shift: float = 3.0):
+    from semanticgen_pack.semanticgen.pipeline import SamplingOptions
+
+    return SamplingOptions(shift=shift, sampler="euler", **SETTINGS)
+
+
+VIDEO = dict(frames=17, width=64, height=64)
+
+
+def semantic_three_ways(pack, core, dit=None, native=None):
+    """Stage 1 by the library's own sampler, by the Semantic Sampler node and by core's KSampler."""
+    from semanticgen_pack.semanticgen.pipeline import generate_semantic
+
     nodes, _ = pack
-    plain, native = models or loaders(nodes, "semantic", "toy_semantic_generator.safetensors")
+    name = "toy_semantic_generator.safetensors"
+    dit = dit or library_dit(pack, "semantic", name)
+    plain, loaded = loaders(nodes, "semantic", name)
+    native = native or loaded
     pos, neg = prompt(0), prompt(1)
-    video = dict(frames=17, width=64, height=64)
-    ours = (
+    library = generate_semantic(dit, pos[0][0], neg[0][0], VIDEO["frames"], 64, 64, options())
+    node = (
         nodes["SemanticGenSemanticSampler"]
-        .execute(model=plain, positive=pos, negative=neg, shift=3.0, sampler="euler", **SETTINGS, **video)
+        .execute(
+            model=plain if native is loaded else native,
+            positive=pos,
+            negative=neg,
+            shift=3.0,
+            sampler="euler",
+            **SETTINGS,
+            **VIDEO,
+        )
         .result[0]
     )
-    empty = nodes["SemanticGenEmptySemanticLatent"].execute(model=native, batch_size=1, **video).result[0]
+    empty = nodes["SemanticGenEmptySemanticLatent"].execute(model=native, batch_size=1, **VIDEO).result[0]
     sampled = ksample(core, native, empty, pos, neg)
     theirs = nodes["SemanticGenSemanticFromLatent"].execute(latent=sampled).result[0]
-    return ours, theirs, (native, empty, pos, neg)
+    return library, node, theirs, (native, empty, pos, neg)
 
 
 def test_ksampler_samples_stage_1_as_the_semantic_sampler(pack, core):
-    ours, theirs, (native, empty, pos, neg) = semantic_pair(pack, core)
-    assert theirs.features.shape == ours.features.shape and theirs.frame_indices == ours.frame_indices
-    assert (theirs.video_fps, theirs.video_frames, theirs.video_size) == (ours.video_fps, 17, (64, 64))
-    torch.testing.assert_close(theirs.features, ours.features, **CLOSE)
+    library, node, theirs, (native, empty, pos, neg) = semantic_three_ways(pack, core)
+    assert theirs.features.shape == library.features.shape and theirs.frame_indices == library.frame_indices
+    assert (theirs.video_fps, theirs.video_frames, theirs.video_size) == (library.video_fps, 17, (64, 64))
+    assert torch.equal(node.features, theirs.features)  # the node is KSampler's code path
+    torch.testing.assert_close(theirs.features, library.features, **CLOSE)
     other = ksample(core, native, empty, pos, neg, scheduler="normal")["samples"]  # control: another schedule
-    assert (other - ours.features).abs().max() > 100 * CLOSE["atol"]
+    assert (other - library.features).abs().max() > 100 * CLOSE["atol"]
 
 
 def test_the_shipped_semantic_generator_samples_at_its_feature_scale(pack, core):
     """The demo model samples at unit scale (its FeatureNorm); the native latent format scales back as the
-    Semantic Sampler does, so the LATENT holds features at the compressor's scale."""
-    from semanticgen_pack.nodes.models import patcher
+    library's ComfyUI-free sampler does, so the LATENT holds features at the compressor's scale."""
     from semanticgen_pack.nodes.native import load_native
     from semanticgen_pack.semanticgen.dit_io import load_dit
     from server_harness import ROOT
 
     path = ROOT / "models" / "semanticgen" / "semantic_generators" / "toy_semantic_generator.safetensors"
     cpu = torch.device("cpu")
-    plain, native = patcher(load_dit(path), cpu, cpu), load_native(load_dit(path), 3.0, cpu, cpu)
+    native = load_native(load_dit(path), 3.0, cpu, cpu)
     assert native.model.diffusion_model.feature_norm is not None
-    ours, theirs, _ = semantic_pair(pack, core, (plain, native))
-    torch.testing.assert_close(theirs.features, ours.features, **CLOSE)
-    assert ours.features.std() > 1.2  # the compressor's scale (unit-scale samples would be ≈ 1)
+    library, node, theirs, _ = semantic_three_ways(pack, core, load_dit(path), native)
+    assert torch.equal(node.features, theirs.features)
+    torch.testing.assert_close(theirs.features, library.features, **CLOSE)
+    assert library.features.std() > 1.2  # the compressor's scale (unit-scale samples would be ≈ 1)
 
 
 @pytest.mark.parametrize("window", [None, 2], ids=["full", "swin"])
 def test_ksampler_samples_stage_2_as_the_latent_sampler(pack, core, window):
+    import comfy.latent_formats
+    from semanticgen_pack.semanticgen.pipeline import generate_latent
+
     nodes, _ = pack
-    sem, _, _ = semantic_pair(pack, core)
-    plain, native = loaders(nodes, "latent", "toy_latent_generator.safetensors")
+    sem, _, _, _ = semantic_three_ways(pack, core)
+    name = "toy_latent_generator.safetensors"
+    plain, native = loaders(nodes, "latent", name)
     pos, neg = prompt(2), prompt(3)
+    z = generate_latent(library_dit(pack, "latent", name), pos[0][0], neg[0][0], sem, 0.2, options(), window=window)
+    library = comfy.latent_formats.Wan21().process_out(z)  # the library samples in the model's (normalised) space
     attention = dict(attention="full") if window is None else dict(attention="swin", window=window)
-    (ours,) = (
+    (node,) = (
         nodes["SemanticGenLatentSampler"]
         .execute(
             model=plain,
@@ -122,14 +161,17 @@ def test_ksampler_samples_stage_2_as_the_latent_sampler(pack, core, window):
         positive=pos, negative=neg, semantic=sem, semantic_noise=0.2, seed=SETTINGS["seed"]
     )
     pos2, neg2, empty = cond.result
-    model = (
-        native if window is None else nodes["SemanticGenSwinAttention"].execute(model=native, window=window).result[0]
-    )
+    swin = nodes["SemanticGenSwinAttention"]
+    model = native if window is None else swin.execute(model=native, window=window).result[0]
     theirs = ksample(core, model, empty, pos2, neg2)
-    assert theirs["samples"].shape == ours["samples"].shape
-    torch.testing.assert_close(theirs["samples"], ours["samples"], **CLOSE)
+    assert theirs["samples"].shape == library.shape == node["samples"].shape
+    assert torch.equal(node["samples"], theirs["samples"])  # the node is KSampler's code path
+    torch.testing.assert_close(theirs["samples"], library, **CLOSE)
     unconditioned = ksample(core, model, empty, pos, neg)  # control: without the semantic tokens
-    assert (unconditioned["samples"] - ours["samples"]).abs().max() > 100 * CLOSE["atol"]
+    assert (unconditioned["samples"] - library).abs().max() > 100 * CLOSE["atol"]
+    if window is not None:  # control: full attention is another result on this 5-latent-frame video
+        full = ksample(core, native, empty, pos2, neg2)
+        assert (full["samples"] - library).abs().max() > 100 * CLOSE["atol"]
 
 
 def test_swin_patch_changes_attention_only_when_the_video_is_longer_than_a_window(pack, core):
@@ -144,17 +186,15 @@ def test_swin_patch_changes_attention_only_when_the_video_is_longer_than_a_windo
 
 
 def test_model_sampling_sd3_shift_changes_the_result_as_the_samplers_shift_does(pack, core):
+    from semanticgen_pack.semanticgen.pipeline import generate_semantic
+
     nodes, _ = pack
-    plain, native = loaders(nodes, "semantic", "toy_semantic_generator.safetensors")
+    name = "toy_semantic_generator.safetensors"
+    _, native = loaders(nodes, "semantic", name)
     pos, neg = prompt(0), prompt(1)
-    video = dict(frames=17, width=64, height=64)
-    shift1 = (
-        nodes["SemanticGenSemanticSampler"]
-        .execute(model=plain, positive=pos, negative=neg, shift=1.0, sampler="euler", **SETTINGS, **video)
-        .result[0]
-    )
+    shift1 = generate_semantic(library_dit(pack, "semantic", name), pos[0][0], neg[0][0], 17, 64, 64, options(1.0))
     (patched,) = core[1].ModelSamplingSD3().patch(native, shift=1.0)
-    empty = nodes["SemanticGenEmptySemanticLatent"].execute(model=patched, batch_size=1, **video).result[0]
+    empty = nodes["SemanticGenEmptySemanticLatent"].execute(model=patched, batch_size=1, **VIDEO).result[0]
     theirs = ksample(core, patched, empty, pos, neg)
     torch.testing.assert_close(theirs["samples"], shift1.features, **CLOSE)
     default = ksample(core, native, empty, pos, neg)  # shift 3 from the loader
@@ -207,8 +247,7 @@ def test_comfyui_partial_loading_works_on_the_native_models(pack, core):
     """A budget of a third of the model: ComfyUI leaves layers offloaded and casts them per use; same samples."""
     nodes, _ = pack
     _, native = loaders(nodes, "semantic", "toy_semantic_generator.safetensors")
-    video = dict(frames=17, width=64, height=64)
-    empty = nodes["SemanticGenEmptySemanticLatent"].execute(model=native, batch_size=1, **video).result[0]
+    empty = nodes["SemanticGenEmptySemanticLatent"].execute(model=native, batch_size=1, **VIDEO).result[0]
     pos, neg = prompt(0), prompt(1)
     full = ksample(core, native, empty, pos, neg)["samples"]
     native.unpatch_model()
@@ -220,11 +259,11 @@ def test_comfyui_partial_loading_works_on_the_native_models(pack, core):
 
 def test_native_nodes_name_bad_inputs(pack):
     nodes, _ = pack
-    plain, native = loaders(nodes, "latent", "toy_latent_generator.safetensors")
+    _, native = loaders(nodes, "latent", "toy_latent_generator.safetensors")
     with pytest.raises(ValueError, match="model: expected a semantic generator"):
         nodes["SemanticGenEmptySemanticLatent"].execute(model=native, frames=17, width=64, height=64)
     with pytest.raises(ValueError, match="model: expected a SemanticGen generator loaded as a MODEL"):
-        nodes["SemanticGenEmptySemanticLatent"].execute(model=plain, frames=17, width=64, height=64)
+        nodes["SemanticGenEmptySemanticLatent"].execute(model=object(), frames=17, width=64, height=64)
     with pytest.raises(ValueError, match="latent: not a semantic latent"):
         nodes["SemanticGenSemanticFromLatent"].execute(latent={"samples": torch.zeros(1, 16, 5, 8, 8)})
     _, sem_model = loaders(nodes, "semantic", "toy_semantic_generator.safetensors")

@@ -115,7 +115,7 @@ def test_every_generator_dtype_loads_runs_and_is_reported(pack, dtype, caplog):
         model = loader.execute(model_name="toy_semantic_generator.safetensors", dtype=dtype).result[0]
     storage = {"auto": torch.float32, "fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
     storage |= {"fp8_e4m3fn": torch.float8_e4m3fn, "fp8_e5m2": torch.float8_e5m2}
-    dit = model.model
+    dit = model.model.diffusion_model  # the loader gives a native MODEL: the DiT inside ComfyUI's BaseModel
     assert dit.blocks[0].ffn[0].weight.dtype == storage[dtype]
     if dtype.startswith("fp8"):  # storage only: vectors and the compute stay fp32 on this CPU
         assert dit.blocks[0].ffn[0].bias.dtype == torch.float32 and dit.compute_dtype == torch.float32
@@ -147,7 +147,8 @@ def test_block_swap_from_the_loader_gives_the_same_video_features(pack):
     loader = nodes["SemanticGenSemanticGeneratorLoader"]
     plain = loader.execute(model_name="toy_semantic_generator.safetensors", dtype="fp32").result[0]
     swapped = loader.execute(model_name="toy_semantic_generator.safetensors", dtype="fp32", blocks_to_swap=1).result[0]
-    assert len(swapped.model.blocks) == 1 and len(swapped.model.swap) == 1  # the patcher sees block 0 + a slot
+    dit = swapped.model.diffusion_model
+    assert len(dit.blocks) == 1 and len(dit.swap) == 1  # the patcher sees block 0 + a slot
     assert torch.equal(sample_semantic(nodes, plain).features, sample_semantic(nodes, swapped).features)
     with pytest.raises(ValueError, match=r"blocks_to_swap: expected 0 … 2"):
         loader.execute(model_name="toy_semantic_generator.safetensors", dtype="fp32", blocks_to_swap=3)
