@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKFLOW = ROOT / "workflows" / "api" / "semanticgen_text_to_video.json"
+WORKFLOW = ROOT / "example_workflows" / "api" / "semanticgen_text_to_video.json"
 PROMPTS = [
     "a red circle moving left on a black background",
     "a green square moving up on a gray background",

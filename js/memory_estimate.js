@@ -1,4 +1,4 @@
-// A live memory and time estimate on the sampler nodes: the planner's peak and sampling time for the node's stage
+// A live memory and time estimate on the sampler nodes (the pack's, and core's KSampler driving a SemanticGen MODEL): the planner's peak and sampling time for the node's stage
 // (POST /semanticgen/plan), green when it fits the device memory chosen in the settings (SemanticGen.MemoryPreset),
 // red when it does not.
 // Shown in a DOM widget that is never serialised; nothing the server says becomes HTML.
@@ -15,8 +15,11 @@ const SAMPLERS = {
     stage: "latent generator" },
 };
 const LOADERS = Object.values(SAMPLERS).map((s) => s.loader);
+const NATIVE_NODES = ["SemanticGenSemanticModelLoader", "SemanticGenLatentModelLoader", "SemanticGenEmptySemanticLatent",
+  "SemanticGenSwinAttention", "SemanticGenSemanticConditioning", "SemanticGenSemanticFromLatent"];
+const WATCHED_NODES = [...LOADERS, ...NATIVE_NODES];
 const WATCHED = ["width", "height", "frames", "attention", "window", "model_name", "dtype", "blocks_to_swap", "steps",
-  "cfg", "sampler"];
+  "cfg", "sampler", "sampler_name"];
 const COLOURS = { fits: "#6fcf7f", over: "#ff6b6b", info: "#9a9a9a" };
 const LINE = "memory estimate";
 const DEBOUNCE_MS = 250;
@@ -46,31 +49,77 @@ function bytes(n) {
   return `${n.toPrecision(3)} ${units[i]}`;
 }
 
+// Native graphs: core's KSampler driving a generator loaded as a MODEL, maybe through model patches (LoRA, shift,
+// Swin). The estimate line goes on the KSampler; the video size comes from the Empty Semantic Latent upstream.
+const NATIVE_SAMPLERS = ["KSampler", "KSamplerAdvanced"];
+const MODEL_LOADERS = {
+  SemanticGenSemanticModelLoader: { field: "semantic_generator", stage: "semantic generator" },
+  SemanticGenLatentModelLoader: { field: "latent_generator", stage: "latent generator" },
+};
+const HOPS = 32; // longest chain of patches or reroutes followed
+
+function traceModel(node) {
+  let window = null;
+  let n = upstream(node, "model");
+  for (let hops = 0; n && hops < HOPS; hops++) {
+    if (n.comfyClass in MODEL_LOADERS) return { loader: n, window };
+    if (n.comfyClass === "SemanticGenSwinAttention" && window === null) window = value(n, "window");
+    n = upstream(n, "model") ?? (n.inputs?.length === 1 ? n.getInputNode(0) : null);
+  }
+  return null;
+}
+
+// The Empty Semantic Latent a sampler's video comes from: its own latent (stage 1), or, through Semantic
+// Conditioning → Semantic from Latent → the stage-1 KSampler (stage 2).
+function emptySemanticLatent(sampler) {
+  let n = upstream(sampler, "latent_image");
+  for (let hops = 0; n && hops < HOPS; hops++) {
+    if (n.comfyClass === "SemanticGenEmptySemanticLatent") return n;
+    const next = { SemanticGenSemanticConditioning: "semantic", SemanticGenSemanticFromLatent: "latent" }[n.comfyClass]
+      ?? (NATIVE_SAMPLERS.includes(n.comfyClass) ? "latent_image" : null);
+    n = next ? upstream(n, next) : null;
+  }
+  return null;
+}
+
+function body(spec, loader, video, sampler, attention, window) {
+  return {
+    latent_generator: "none",
+    semantic_generator: "none",
+    [spec.field]: value(loader, "model_name"),
+    width: value(video, "width"),
+    height: value(video, "height"),
+    frames: value(video, "frames"),
+    attention,
+    window,
+    blocks_to_swap: value(loader, "blocks_to_swap"),
+    dtype: value(loader, "dtype"),
+    device_memory: app.extensionManager.setting.get(SETTING),
+    steps: value(sampler, "steps"),
+    cfg: value(sampler, "cfg"),
+    sampler: value(sampler, "sampler") ?? value(sampler, "sampler_name"),
+  };
+}
+
 // The route's body for a sampler node, or a message saying why there is none.
 function request(node) {
+  if (NATIVE_SAMPLERS.includes(node.comfyClass)) {
+    const traced = traceModel(node);
+    if (!traced) return { message: null }; // not a SemanticGen model: no line
+    const spec = MODEL_LOADERS[traced.loader.comfyClass];
+    const video = emptySemanticLatent(node);
+    if (!video) return { message: "estimate: size from the semantic input", spec };
+    const swin = traced.window !== null;
+    return { body: body(spec, traced.loader, video, node, swin ? "swin" : "full", traced.window ?? 8), spec };
+  }
   const spec = SAMPLERS[node.comfyClass];
   const loader = upstream(node, "model");
-  if (loader?.comfyClass !== spec.loader) return { message: "estimate: connect a generator loader" };
+  if (loader?.comfyClass !== spec.loader) return { message: "estimate: connect a generator loader", spec };
   const video = node.comfyClass === "SemanticGenLatentSampler" ? upstream(node, "semantic") : node;
-  if (video?.comfyClass !== "SemanticGenSemanticSampler") return { message: "estimate: size from the semantic input" };
-  return {
-    body: {
-      latent_generator: "none",
-      semantic_generator: "none",
-      [spec.field]: value(loader, "model_name"),
-      width: value(video, "width"),
-      height: value(video, "height"),
-      frames: value(video, "frames"),
-      attention: value(node, "attention") ?? "full",
-      window: value(node, "window") ?? 8,
-      blocks_to_swap: value(loader, "blocks_to_swap"),
-      dtype: value(loader, "dtype"),
-      device_memory: app.extensionManager.setting.get(SETTING),
-      steps: value(node, "steps"),
-      cfg: value(node, "cfg"),
-      sampler: value(node, "sampler"),
-    },
-  };
+  if (video?.comfyClass !== "SemanticGenSemanticSampler") {
+    return { message: "estimate: size from the semantic input", spec };
+  }
+  return { body: body(spec, loader, video, node, value(node, "attention") ?? "full", value(node, "window") ?? 8), spec };
 }
 
 function show(line, text, colour, plan = null) {
@@ -80,9 +129,16 @@ function show(line, text, colour, plan = null) {
 }
 
 async function refresh(node) {
-  const line = node.widgets?.find((w) => w.name === LINE);
-  if (!line) return;
-  const { body, message } = request(node);
+  const { body, message, spec } = request(node);
+  let line = node.widgets?.find((w) => w.name === LINE);
+  if (message === null) { // a core sampler not driving a SemanticGen model: no line
+    if (line) removeLine(node, line);
+    return;
+  }
+  if (!line) {
+    line = addLine(node);
+    fitHeight(node);
+  }
   if (message) {
     line.key = null;
     return show(line, message, COLOURS.info);
@@ -96,7 +152,7 @@ async function refresh(node) {
     const plan = await res.json();
     if (seq !== line.seq) return; // a newer request answers instead
     if (!res.ok) throw new Error(plan.error ?? res.statusText);
-    const stage = plan.stages.find((s) => s.stage === SAMPLERS[node.comfyClass].stage);
+    const stage = plan.stages.find((s) => s.stage === spec.stage);
     const fits = stage.peak <= plan.budget;
     const verdict = fits ? `fits ${bytes(plan.budget)}` : `over ${bytes(plan.budget)}: ${plan.advice[0] ?? "smaller video"}`;
     const time = `≈ ${duration(stage.seconds)} (compute-bound)`;
@@ -147,6 +203,12 @@ function addLine(node) {
   return line;
 }
 
+function removeLine(node, line) {
+  line.onRemove?.(); // a DOM widget takes its element off the page
+  node.widgets.splice(node.widgets.indexOf(line), 1);
+  node.setSize([node.size[0], node.computeSize()[1]]);
+}
+
 function fitHeight(node) {
   const height = node.computeSize()[1];
   if (node.size[1] < height) node.setSize([node.size[0], height]);
@@ -168,12 +230,12 @@ app.registerExtension({
     },
   ],
   nodeCreated(node) {
-    const sampler = node.comfyClass in SAMPLERS;
-    if (!sampler && !LOADERS.includes(node.comfyClass)) return;
+    const sampler = node.comfyClass in SAMPLERS || NATIVE_SAMPLERS.includes(node.comfyClass);
+    if (!sampler && !WATCHED_NODES.includes(node.comfyClass)) return;
     for (const widget of node.widgets ?? []) if (WATCHED.includes(widget.name)) chain(widget, "callback", scheduleRefresh);
     chain(node, "onConnectionsChange", scheduleRefresh);
     if (!sampler) return;
-    addLine(node);
+    if (node.comfyClass in SAMPLERS) addLine(node); // a core sampler gets one once it drives a SemanticGen model
     samplers.add(node);
     scheduleRefresh();
   },

@@ -22,6 +22,20 @@ function refresh(node) {
   node.setDirtyCanvas?.(true, true);
 }
 
+// Vue nodes of frontend 1.32 copy a node's widget state when its graph finishes configuring, and only then; newer
+// ones follow the flags. Re-running that hook (only with Vue nodes on) makes a mode change show on either.
+function rerender(node) {
+  if (app.extensionManager?.setting?.get("Comfy.VueNodes.Enabled")) node.onAfterGraphConfigured?.();
+}
+
+function chainBefore(owner, key, first) {
+  const original = owner[key];
+  owner[key] = function (...args) {
+    first();
+    return original?.apply(this, args);
+  };
+}
+
 app.registerExtension({
   name: "SemanticGen.ModeWidgets",
   nodeCreated(node) {
@@ -32,11 +46,14 @@ app.registerExtension({
     control.callback = function (...args) {
       const result = original?.apply(this, args);
       refresh(node);
+      rerender(node);
       return result;
     };
+    // a loaded workflow's values arrive during configure: set the flags before anything copies them
+    chainBefore(node, "onAfterGraphConfigured", () => refresh(node));
     refresh(node);
   },
   loadedGraphNode(node) {
-    if (MODES[node.comfyClass]) refresh(node); // values from a loaded workflow arrive after nodeCreated
+    if (MODES[node.comfyClass]) refresh(node);
   },
 });

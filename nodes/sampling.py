@@ -9,7 +9,7 @@ from comfy_api.latest import io
 
 from ..semanticgen.features import SemanticSpace, SemanticVideo
 from ..semanticgen.pipeline import latent_shape
-from .generate import LatentGeneratorLoader, SemanticGeneratorLoader
+from .generate import LatentGeneratorLoader, SemanticGeneratorLoader, _GeneratorLoader
 from .native import (
     attach_semantic,
     dit_of,
@@ -24,17 +24,25 @@ CATEGORY = "SemanticGen/native"
 WAN21 = SemanticSpace()  # Wan2.1's VAE: 8× space, 4× time; its DiT's patches: 2×2
 
 
-class SemanticModelLoader(SemanticGeneratorLoader):
+# V3 nodes cache their schema's types on the class, so the MODEL loaders derive from the shared base, never from
+# the registered loaders (a subclass would inherit their custom output type).
+class SemanticModelLoader(_GeneratorLoader):
     """The Semantic Generator loader with a MODEL socket: the same native model, for core's samplers."""
 
-    NODE_ID, TITLE, OUTPUT = "SemanticGenSemanticModelLoader", "Load Semantic Generator (MODEL)", io.Model
+    NODE_ID, TITLE, KEY = (
+        "SemanticGenSemanticModelLoader",
+        "Load Semantic Generator (MODEL)",
+        SemanticGeneratorLoader.KEY,
+    )
+    OUTPUT, ROLE = io.Model, "semantic"
     WHAT = "semantic generator as a native MODEL (stage 1, for KSampler with an Empty Semantic Latent)"
 
 
-class LatentModelLoader(LatentGeneratorLoader):
+class LatentModelLoader(_GeneratorLoader):
     """The Latent Generator loader with a MODEL socket: the same native model, for core's samplers."""
 
-    NODE_ID, TITLE, OUTPUT = "SemanticGenLatentModelLoader", "Load Latent Generator (MODEL)", io.Model
+    NODE_ID, TITLE, KEY = "SemanticGenLatentModelLoader", "Load Latent Generator (MODEL)", LatentGeneratorLoader.KEY
+    OUTPUT, ROLE = io.Model, "latent"
     WHAT = "latent generator as a native MODEL (stage 2, for KSampler with Semantic Conditioning)"
 
 

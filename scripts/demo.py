@@ -83,7 +83,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int)
     ap.add_argument("--out", type=Path, default=ROOT / "out" / "semanticgen_demo.mp4")
     a = ap.parse_args()
-    prompt = json.loads((ROOT / "workflows" / "api" / f"{WORKFLOWS[a.workflow]}.json").read_text())
+    prompt = json.loads((ROOT / "example_workflows" / "api" / f"{WORKFLOWS[a.workflow]}.json").read_text())
     prompt = set_inputs(prompt, a.prompt, a.seed, a.frames)
     cache = Path(os.environ.get("SEMANTICGEN_CACHE", Path.home() / ".cache" / "semanticgen-comfyui"))
     t0 = time.monotonic()

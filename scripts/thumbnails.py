@@ -1,5 +1,5 @@
-"""Template thumbnails: `workflows/<name>.jpg` beside each workflow (ComfyUI's template convention), made from the
-canvas screenshots the browser test saves in tests/artifacts/.
+"""Template thumbnails: `example_workflows/<name>.jpg` beside each workflow (ComfyUI's template convention), made
+from the canvas screenshots the browser test saves in tests/artifacts/.
 
     make test && python scripts/thumbnails.py
 """
@@ -19,7 +19,7 @@ SIZE = (512, 288)
 
 
 def main() -> None:
-    for workflow in sorted((ROOT / "workflows").glob("*.json")):
+    for workflow in sorted((ROOT / "example_workflows").glob("*.json")):
         shot = ROOT / "tests" / "artifacts" / f"{workflow.stem}.png"
         if not shot.is_file():
             raise SystemExit(f"{shot} is missing: run the browser test first (make test)")

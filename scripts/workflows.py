@@ -1,6 +1,6 @@
 """The bundled workflows, written once as a small graph spec and rendered to both ComfyUI formats.
 
-    make workflows      # rewrite workflows/*.json and workflows/api/*.json (starts a temporary ComfyUI)
+    make workflows      # rewrite example_workflows/*.json and example_workflows/api/*.json (starts a temporary ComfyUI)
 
 The UI format (what the canvas loads, listed as templates) needs the node schemas (input order, output
 names), so it is built from a running server's /object_info. The API format (what headless users POST to
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+FOLDER = ROOT / "example_workflows"  # the name both ComfyUI hosts serve as this pack's templates (and recommend)
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 UPLOAD_FLAGS = ("image_upload", "video_upload", "audio_upload", "animated_image_upload")
 
@@ -109,6 +110,146 @@ def text_to_video(prompt: str, frames: int, attention: str, prefix: str, chunked
             {"filename_prefix": prefix, "format": "auto", "codec": "auto"},
             {"video": (10, 0)},
             pos=(1460, 0),
+        ),
+    ]
+
+
+KSAMPLER = {"seed": 0, "steps": 20, "cfg": 3.0, "sampler_name": "euler", "scheduler": "simple", "denoise": 1.0}
+
+
+def native_text_to_video(prompt: str, frames: int, prefix: str) -> list[Node]:
+    """Text-to-video from core's KSampler: stage 1 samples an Empty Semantic Latent, stage 2 a latent with the
+    semantic tokens attached to the conditioning. Same settings as the text-to-video workflow: the same video."""
+    return [
+        Node(1, "SemanticGenTextEncoderLoader", {}, pos=(0, 0)),
+        Node(2, "SemanticGenTextEncode", {"text": prompt}, {"text_encoder": (1, 0)}, pos=(0, 120), title="Prompt"),
+        Node(
+            3,
+            "SemanticGenTextEncode",
+            {"text": NEGATIVE},
+            {"text_encoder": (1, 0)},
+            pos=(0, 360),
+            title="Negative prompt",
+        ),
+        Node(
+            4,
+            "SemanticGenSemanticModelLoader",
+            {"model_name": SEMANTIC_GENERATOR, "dtype": "auto", "blocks_to_swap": 0},
+            pos=(380, 0),
+        ),
+        Node(
+            5,
+            "SemanticGenEmptySemanticLatent",
+            {"frames": frames, "width": 64, "height": 64, "batch_size": 1},
+            {"model": (4, 0)},
+            pos=(380, 180),
+        ),
+        Node(
+            6,
+            "KSampler",
+            KSAMPLER,
+            {"model": (4, 0), "positive": (2, 0), "negative": (3, 0), "latent_image": (5, 0)},
+            pos=(760, 0),
+            title="KSampler (stage 1: semantic)",
+        ),
+        Node(7, "SemanticGenSemanticFromLatent", {}, {"latent": (6, 0)}, pos=(760, 420)),
+        Node(
+            8,
+            "SemanticGenLatentModelLoader",
+            {"model_name": LATENT_GENERATOR, "dtype": "auto", "blocks_to_swap": 0},
+            pos=(1140, 0),
+        ),
+        Node(
+            9,
+            "SemanticGenSemanticConditioning",
+            {"semantic_noise": 0.1, "seed": 0},
+            {"positive": (2, 0), "negative": (3, 0), "semantic": (7, 0)},
+            pos=(1140, 180),
+        ),
+        Node(
+            10,
+            "KSampler",
+            KSAMPLER,
+            {"model": (8, 0), "positive": (9, 0), "negative": (9, 1), "latent_image": (9, 2)},
+            pos=(1520, 0),
+            title="KSampler (stage 2: latent)",
+        ),
+        Node(11, "VAELoader", {"vae_name": VAE}, pos=(1520, 420)),
+        Node(12, "VAEDecode", {}, {"samples": (10, 0), "vae": (11, 0)}, pos=(1900, 0)),
+        Node(13, "CreateVideo", {"fps": 8.0}, {"images": (12, 0)}, pos=(1900, 120)),
+        Node(
+            14,
+            "SaveVideo",
+            {"filename_prefix": prefix, "format": "auto", "codec": "auto"},
+            {"video": (13, 0)},
+            pos=(2220, 0),
+        ),
+    ]
+
+
+def native_resynthesis(prompt: str, prefix: str) -> list[Node]:
+    """Reference re-synthesis from core's KSampler: encoder + compressor give the semantic tokens."""
+    return [
+        Node(1, "LoadVideo", {"file": SAMPLE_VIDEO}, pos=(0, 0)),
+        Node(
+            2, "SemanticGenEncoderLoader", {"encoder_name": ENCODER, "dtype": "auto", "device": "default"}, pos=(0, 480)
+        ),
+        Node(
+            3,
+            "SemanticGenEncode",
+            {"fps": 8.0, "sample_fps": TOY_SAMPLE_FPS},
+            {"encoder": (2, 0), "video": (1, 0)},
+            pos=(360, 0),
+        ),
+        Node(4, "SemanticGenCompressorLoader", {"compressor_name": COMPRESSOR, "dtype": "auto"}, pos=(360, 260)),
+        Node(
+            5,
+            "SemanticGenCompress",
+            {"mode": "mean", "seed": 0},
+            {"compressor": (4, 0), "features": (3, 0)},
+            pos=(360, 400),
+        ),
+        Node(6, "SemanticGenTextEncoderLoader", {}, pos=(720, 0)),
+        Node(
+            7, "SemanticGenTextEncode", {"text": prompt}, {"text_encoder": (6, 0)}, pos=(720, 120), title="New prompt"
+        ),
+        Node(
+            8,
+            "SemanticGenTextEncode",
+            {"text": NEGATIVE},
+            {"text_encoder": (6, 0)},
+            pos=(720, 360),
+            title="Negative prompt",
+        ),
+        Node(
+            9,
+            "SemanticGenLatentModelLoader",
+            {"model_name": LATENT_GENERATOR, "dtype": "auto", "blocks_to_swap": 0},
+            pos=(720, 600),
+        ),
+        Node(
+            10,
+            "SemanticGenSemanticConditioning",
+            {"semantic_noise": 0.1, "seed": 0},
+            {"positive": (7, 0), "negative": (8, 0), "semantic": (5, 0)},
+            pos=(1080, 0),
+        ),
+        Node(
+            11,
+            "KSampler",
+            KSAMPLER,
+            {"model": (9, 0), "positive": (10, 0), "negative": (10, 1), "latent_image": (10, 2)},
+            pos=(1440, 0),
+        ),
+        Node(12, "VAELoader", {"vae_name": VAE}, pos=(1440, 420)),
+        Node(13, "VAEDecode", {}, {"samples": (11, 0), "vae": (12, 0)}, pos=(1800, 0)),
+        Node(14, "CreateVideo", {"fps": 8.0}, {"images": (13, 0)}, pos=(1800, 120)),
+        Node(
+            15,
+            "SaveVideo",
+            {"filename_prefix": prefix, "format": "auto", "codec": "auto"},
+            {"video": (14, 0)},
+            pos=(2120, 0),
         ),
     ]
 
@@ -235,6 +376,21 @@ WORKFLOWS = [
             ),
         ],
     ),
+    Workflow(
+        name="semanticgen_native_text_to_video",
+        title="SemanticGen: text to video with KSampler",
+        description="Core's KSampler for both stages: Empty Semantic Latent → KSampler (semantic generator MODEL) → "
+        "Semantic from Latent → Semantic Conditioning → KSampler (latent generator MODEL) → VAE Decode → SaveVideo. "
+        "Any sampler, scheduler, LoRA or model patch of ComfyUI applies.",
+        nodes=native_text_to_video(PROMPT, 17, "semanticgen/native_t2v"),
+    ),
+    Workflow(
+        name="semanticgen_native_resynthesis",
+        title="SemanticGen: re-synthesise a reference video with KSampler",
+        description="LoadVideo → Semantic Encoder → Compressor → Semantic Conditioning (new prompt) → KSampler "
+        "(latent generator MODEL) → VAE Decode → SaveVideo.",
+        nodes=native_resynthesis("a yellow circle on a navy background", "semanticgen/native_resynthesis"),
+    ),
 ]
 
 
@@ -343,8 +499,8 @@ def render_all(object_info: dict) -> dict[Path, str]:
     """Every file this script owns -> its text."""
     files = {}
     for wf in WORKFLOWS:
-        files[ROOT / "workflows" / f"{wf.name}.json"] = json.dumps(to_ui(wf, object_info), indent=2) + "\n"
-        files[ROOT / "workflows" / "api" / f"{wf.name}.json"] = json.dumps(to_api(wf, object_info), indent=2) + "\n"
+        files[FOLDER / f"{wf.name}.json"] = json.dumps(to_ui(wf, object_info), indent=2) + "\n"
+        files[FOLDER / "api" / f"{wf.name}.json"] = json.dumps(to_api(wf, object_info), indent=2) + "\n"
     return files
 
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.api
 
 
 def api_workflow(name: str) -> dict:
-    return json.loads((ROOT / "workflows" / "api" / f"{name}.json").read_text())
+    return json.loads((ROOT / "example_workflows" / "api" / f"{name}.json").read_text())
 
 
 def frame_count(path: Path) -> int:

@@ -184,6 +184,14 @@ LAT_LOADER, LAT_SAMPLER = "SemanticGenLatentGeneratorLoader", "SemanticGenLatent
 DECODE, PREVIEW, CACHE = "SemanticGenVAEDecode", "SemanticGenPreview", "SemanticGenBuildCache"
 PLAN = "SemanticGenMemoryPlan"
 TEXT_LOADER, TEXT_ENCODE = "SemanticGenTextEncoderLoader", "SemanticGenTextEncode"
+NATIVE = "semanticgen_native_text_to_video"
+SEM_MODEL, LAT_MODEL = "SemanticGenSemanticModelLoader", "SemanticGenLatentModelLoader"
+EMPTY_SEM, FROM_LATENT = "SemanticGenEmptySemanticLatent", "SemanticGenSemanticFromLatent"
+SEM_COND, SWIN = "SemanticGenSemanticConditioning", "SemanticGenSwinAttention"
+VIDEO_LATENT = {
+    "class_type": "EmptyHunyuanLatentVideo",
+    "inputs": {"width": 64, "height": 64, "length": 17, "batch_size": 1},
+}
 FAST = {"steps": 2}  # sampler settings for cases that fail after sampling started or succeed
 
 CASES = [
@@ -509,6 +517,49 @@ CASES = [
     Case("plan_unknown_memory_preset", PLAN, "", plan_node(device_memory="1 TB"), refused="device_memory"),
     Case("plan_frames_negative", PLAN, "", plan_node(frames=-3), refused="frames"),
     Case("plan_unknown_sampler", PLAN, "", plan_node(sampler="dpm++"), refused="sampler"),
+    # native sampling (core KSampler + the pack's small nodes)
+    Case(
+        "native_semantic_model_is_a_latent_generator",
+        SEM_MODEL,
+        NATIVE,
+        {"4": {"model_name": "toy_latent_generator.safetensors"}},
+        refused="model_name",
+    ),
+    Case(
+        "native_latent_model_missing",
+        LAT_MODEL,
+        NATIVE,
+        {"8": {"model_name": "nope.safetensors"}},
+        refused="model_name",
+    ),
+    Case(
+        "native_empty_latent_frames_not_4k1",
+        EMPTY_SEM,
+        NATIVE,
+        {"5": {"frames": 16}},
+        failed=("frames: expected 4k+1 frames",),
+    ),
+    Case(
+        "native_semantic_from_a_video_latent",
+        FROM_LATENT,
+        NATIVE,
+        {"90": VIDEO_LATENT, "7": {"latent": ["90", 0]}},
+        failed=("latent: not a semantic latent",),
+    ),
+    Case(
+        "native_semantic_noise_nan",
+        SEM_COND,
+        NATIVE,
+        {"9": {"semantic_noise": NAN}},
+        failed=("semantic_noise: expected 0 … 1",),
+    ),
+    Case(
+        "native_swin_on_the_semantic_generator",
+        SWIN,
+        NATIVE,
+        {"91": {"class_type": SWIN, "inputs": {"model": ["4", 0], "window": 2}}, "6": {"model": ["91", 0]}},
+        failed=("model: Swin attention is for the latent generator",),
+    ),
 ]
 
 

@@ -11,7 +11,7 @@ import pytest
 from server_harness import ROOT, error_message
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-WORKFLOWS = sorted((ROOT / "workflows").glob("*.json"))
+WORKFLOWS = sorted((ROOT / "example_workflows").glob("*.json"))
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
@@ -51,7 +51,7 @@ def frontend(request):
     env = {
         **os.environ,
         "NODE_PATH": str(Path(node_dir) / "node_modules"),
-        "ESTIMATE_WORKFLOW": str(ROOT / "workflows" / "semanticgen_text_to_video.json"),
+        "ESTIMATE_WORKFLOW": str(ROOT / "example_workflows" / "semanticgen_text_to_video.json"),
     }
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -87,7 +87,7 @@ def test_workflow_loads_converts_and_runs(frontend, path):
     assert not [d for d in result["dialogs"] if "missing" in d.lower()], result["dialogs"]
     assert not [t for t in result["toasts"] if "invalid" in t.lower() or "error" in t.lower()], result["toasts"]
     assert result["nodes"] and not [n for n in result["nodes"] if n["has_errors"]]
-    twin = json.loads((ROOT / "workflows" / "api" / path.name).read_text())
+    twin = json.loads((ROOT / "example_workflows" / "api" / path.name).read_text())
     server = frontend["__server"]
     _, info = server.get("/object_info")
     assert pack_controlled(result["output"], info, twin) == twin  # our API twin == the frontend's own conversion

@@ -5,6 +5,7 @@ ModelSamplingSD3; ComfyUI's partial loading."""
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 import pytest
 import torch
@@ -28,10 +29,18 @@ def load(name: str, path):
 @pytest.fixture(scope="module")
 def core(comfy_modules):
     """ComfyUI's own nodes.py (by path: `nodes` may name this pack's package) and its model patch nodes."""
-    return (
-        load("comfyui_nodes", comfy_modules / "nodes.py"),
-        load("comfyui_nodes_model_advanced", comfy_modules / "comfy_extras" / "nodes_model_advanced.py"),
-    )
+    core_nodes = load("comfyui_nodes", comfy_modules / "nodes.py")
+    saved = sys.modules.get("nodes")
+    sys.modules["nodes"] = core_nodes  # nodes_model_advanced imports ComfyUI's `nodes`, not this pack's package
+    try:
+        return core_nodes, load(
+            "comfyui_nodes_model_advanced", comfy_modules / "comfy_extras" / "nodes_model_advanced.py"
+        )
+    finally:
+        if saved is None:
+            sys.modules.pop("nodes")
+        else:
+            sys.modules["nodes"] = saved
 
 
 def prompt(seed: int):
@@ -255,6 +264,15 @@ def test_comfyui_partial_loading_works_on_the_native_models(pack, core):
     assert native.model.model_lowvram and native.model.lowvram_patch_counter == 0  # partially loaded
     torch.testing.assert_close(ksample(core, native, empty, pos, neg)["samples"], full)
     native.unpatch_model()
+
+
+def test_model_loaders_give_model_sockets(pack):
+    nodes, _ = pack
+    for title in ("Semantic", "Latent"):
+        assert nodes[f"SemanticGen{title}ModelLoader"].GET_NODE_INFO_V1()["output"] == ["MODEL"]
+        assert nodes[f"SemanticGen{title}GeneratorLoader"].GET_NODE_INFO_V1()["output"] == [
+            f"SEMANTICGEN_{title.upper()}_GENERATOR"
+        ]
 
 
 def test_native_nodes_name_bad_inputs(pack):
