@@ -1,4 +1,4 @@
-"""Two training stages on cached tensors, on accelerate (CPU, one GPU, many GPUs or machines with DDP; FSDP untested).
+"""Two training stages on cached tensors, on accelerate (CPU, one GPU, many GPUs or machines; DDP or FSDP2).
 
 Stage `latent`:   latent generator + compressor jointly — flow loss on VAE latents given text and the compressed
                   semantic features (noise-augmented), plus a KL term on the compressor's posterior. With
@@ -37,6 +37,7 @@ from ..dit_io import load_wan_state_dict, read_dit_config, save_dit
 from ..features import SemanticSpace
 from ..flow import add_noise, flow_loss, shift_sigma
 from .cache import CacheDataset
+from .sharded import consolidated, describe, full, like, load_optimizer_state, optimizer_state, trainable, use_fsdp2
 from .state import load_state, prune, save_state
 
 
@@ -70,6 +71,7 @@ class TrainConfig:
     timestep_shift: float = 1.0
     semantic_target: str = "sample"  # stage semantic: "sample" the compressor's posterior, or its "mean"
     normalize_semantic: bool = False  # stage semantic: train on per-channel unit-scale targets (see FeatureNorm)
+    fsdp: bool = False  # shard with FSDP2 (a unit per block) also where accelerate would not: CPU processes
 
     @classmethod
     def load(cls, path: str | Path, **overrides) -> TrainConfig:
@@ -171,21 +173,23 @@ def draw_batch(data: CacheDataset, cfg: TrainConfig, step: int, rank: int, c: in
 
 def train(cfg: TrainConfig) -> Path:
     """Run (or resume) a stage; returns the run folder holding the exported models."""
-    from accelerate import Accelerator
-
-    acc = Accelerator(mixed_precision=cfg.mixed_precision)
+    acc = make_accelerator(cfg)
     out = Path(cfg.out)
     data = CacheDataset(cfg.cache)
     space = SemanticSpace(**cfg.space)
     torch.manual_seed(cfg.seed)  # every initialisation (DiT, compressor) derives from the seed
     stage = LatentStage(cfg, space) if cfg.stage == "latent" else SemanticStage(cfg, space, data)
     stage.dit.gradient_checkpointing = cfg.gradient_checkpointing
-    params = [p for p in stage.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    ema = {k: v.detach().clone() for k, v in stage.named_parameters() if v.requires_grad}
-    start, ema = resume(acc, out, cfg, stage, opt, ema)
+    opt = torch.optim.AdamW([p for _, p in trainable(stage)], lr=cfg.lr, weight_decay=cfg.weight_decay)
+    state = saved_state(out, cfg)
+    if state is not None:
+        stage.load_state_dict(state["model"])  # whole weights into the whole model: `prepare` shards them
     stage, opt = acc.prepare(stage, opt)
     raw = acc.unwrap_model(stage)
+    params = [p for _, p in trainable(raw)]  # as `prepare` left them (DTensor shards under FSDP)
+    ema = {k: p.detach().clone() for k, p in trainable(raw)}  # sharded like the parameters
+    start = restore(acc, state, opt, ema)
+    acc.print(describe(acc, params))
     bounds = data.meta["step_bounds"]
     t0 = time.time()
     for step in range(start, cfg.steps):
@@ -194,8 +198,8 @@ def train(cfg: TrainConfig) -> Path:
         with acc.autocast():
             logs = stage(b, bounds, cfg)
         acc.backward(logs["loss"])
-        if cfg.grad_clip:
-            acc.clip_grad_norm_(params, cfg.grad_clip)
+        if cfg.grad_clip:  # on the parameters as sharded: the norm is the whole model's
+            logs["grad_norm"] = full(acc.clip_grad_norm_(params, cfg.grad_clip))
         opt.step()
         opt.zero_grad(set_to_none=True)
         update_ema(ema, raw, min(cfg.ema_decay, (1 + step) / (10 + step)))
@@ -204,25 +208,41 @@ def train(cfg: TrainConfig) -> Path:
             parts = " ".join(f"{k} {v.item():.4f}" for k, v in logs.items())
             acc.print(f"step {done}/{cfg.steps} {parts} lr {opt.param_groups[0]['lr']:.2e} {time.time() - t0:.0f}s")
         if done % cfg.checkpoint_every == 0 or done == cfg.steps:
-            checkpoint(acc, out, cfg, done, stage, opt, ema)
-    if acc.is_main_process:
-        export(raw, ema, cfg, out)
+            checkpoint(acc, out, cfg, done, raw, opt, ema)
+    export(acc, raw, ema, cfg, out)
     acc.wait_for_everyone()
     return out
 
 
-def resume(acc, out: Path, cfg: TrainConfig, stage: nn.Module, opt, ema: dict) -> tuple[int, dict]:
-    """The step to start from and the EMA weights: from the run folder's latest checkpoint (model, optimizer and
-    loss scale loaded in place), or step 0 and `ema` unchanged for a new run."""
-    if (state := load_state(out / "checkpoints")) is None:
-        return 0, ema
-    check_resumable(state["extra"].get("config", {}), cfg, state["step"], out)
-    stage.load_state_dict(state["model"])
-    opt.load_state_dict(state["optimizer"])
+def make_accelerator(cfg: TrainConfig):
+    """accelerate from the launcher's config; `fsdp` also shards CPU processes (see sharded.use_fsdp2)."""
+    from accelerate import Accelerator
+
+    acc = Accelerator(mixed_precision=cfg.mixed_precision)
+    if cfg.fsdp:
+        use_fsdp2(acc)
+    return acc
+
+
+def saved_state(out: Path, cfg: TrainConfig) -> dict | None:
+    """The run folder's latest checkpoint, if any, after checking it was written by this recipe."""
+    if (state := load_state(out / "checkpoints")) is not None:
+        check_resumable(state["extra"].get("config", {}), cfg, state["step"], out)
+    return state
+
+
+def restore(acc, state: dict | None, opt, ema: dict[str, torch.Tensor]) -> int:
+    """The step to start from; the optimizer, EMA and loss scale of `state` placed in the prepared (possibly
+    sharded) run. The model weights were loaded before `prepare`."""
+    if state is None:
+        return 0
+    load_optimizer_state(opt.optimizer, state["optimizer"])
+    for k, v in ema.items():
+        v.copy_(like(state["ema"][k], v))
     if acc.scaler is not None and "scaler" in state["extra"]:  # fp16: resume with the loss scale it had reached
         acc.scaler.load_state_dict(state["extra"]["scaler"])
     acc.print(f"resumed from step {state['step']}")
-    return state["step"], state["ema"]
+    return state["step"]
 
 
 def set_lr(opt, cfg: TrainConfig, step: int) -> None:
@@ -240,19 +260,21 @@ def update_ema(ema: dict[str, torch.Tensor], model: nn.Module, decay: float) -> 
             ema[k].mul_(decay).add_(v.detach().to(ema[k].device, ema[k].dtype), alpha=1 - decay)
 
 
-def checkpoint(acc, out: Path, cfg: TrainConfig, done: int, stage: nn.Module, opt, ema: dict) -> None:
-    """Write the resumable state after `done` steps (main process; the others wait) and keep the newest ones."""
-    acc.wait_for_everyone()
-    if acc.is_main_process:
-        opt_state = (opt.optimizer if hasattr(opt, "optimizer") else opt).state_dict()
+def checkpoint(acc, out: Path, cfg: TrainConfig, done: int, raw: nn.Module, opt, ema: dict) -> None:
+    """Write the resumable state after `done` steps, whole (every rank gathers, the main process writes), and keep
+    the newest ones."""
+    keep = acc.is_main_process
+    model, ema_full = consolidated(raw.state_dict(), keep), consolidated(ema, keep)
+    opt_state = optimizer_state(opt.optimizer, keep)
+    if keep:
         extra = {"config": asdict(cfg)} | ({"scaler": acc.scaler.state_dict()} if acc.scaler else {})
-        save_state(out / "checkpoints", done, acc.get_state_dict(stage), ema, opt_state, extra)
+        save_state(out / "checkpoints", done, model, ema_full, opt_state, extra)
         prune(out / "checkpoints", cfg.keep_checkpoints)
     acc.wait_for_everyone()
 
 
 # may change between a run and its resumption: where things are, how often to log/checkpoint, and how long to train
-RESUMABLE_CHANGES = ("cache", "out", "steps", "log_every", "checkpoint_every", "keep_checkpoints")
+RESUMABLE_CHANGES = ("cache", "out", "steps", "log_every", "checkpoint_every", "keep_checkpoints", "fsdp")
 
 
 def check_resumable(saved: dict, cfg: TrainConfig, step: int, out: Path) -> None:
@@ -273,12 +295,13 @@ def check_resumable(saved: dict, cfg: TrainConfig, step: int, out: Path) -> None
         raise ValueError(f"{out}: the checkpoint there is at step {step}, past steps = {cfg.steps}")
 
 
-def export(stage: nn.Module, ema: dict[str, torch.Tensor], cfg: TrainConfig, out: Path) -> None:
-    """Write the EMA weights as SemanticGen checkpoints (config and semantic space in the metadata)."""
-    with torch.no_grad():
-        for k, v in stage.named_parameters():
-            if k in ema:
-                v.copy_(ema[k])
-    save_dit(stage.dit, out / f"{cfg.stage}_generator.safetensors")
+def export(acc, raw: nn.Module, ema: dict[str, torch.Tensor], cfg: TrainConfig, out: Path) -> None:
+    """Write the EMA weights as SemanticGen checkpoints (config and semantic space in the metadata), whole."""
+    keep = acc.is_main_process
+    weights = consolidated(raw.state_dict(), keep) | consolidated(ema, keep)
+    if not keep:
+        return
+    part = lambda prefix: {k.removeprefix(prefix): v for k, v in weights.items() if k.startswith(prefix)}  # noqa: E731
+    save_dit(raw.dit, out / f"{cfg.stage}_generator.safetensors", part("dit."))
     if cfg.stage == "latent":
-        save_compressor(stage.compressor, out / "compressor.safetensors")
+        save_compressor(raw.compressor, out / "compressor.safetensors", part("compressor."))
