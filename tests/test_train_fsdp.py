@@ -26,10 +26,22 @@ def cache(tmp_path_factory) -> Path:
 
 
 def config(cache: Path, out: Path, **kw) -> TrainConfig:
-    base = dict(stage="latent", cache=str(cache), out=str(out), model={**MODEL, "text_dim": 2}, space=SPACE,
-                compressor=dict(in_dim=48, out_dim=8, hidden_dim=32, depth=2), batch_size=2, steps=4,
-                checkpoint_every=2, log_every=1, warmup=2, lr=1e-3, grad_clip=GRAD_CLIP,
-                gradient_checkpointing=True)  # fmt: skip
+    base = dict(
+        stage="latent",
+        cache=str(cache),
+        out=str(out),
+        model={**MODEL, "text_dim": 2},
+        space=SPACE,
+        compressor=dict(in_dim=48, out_dim=8, hidden_dim=32, depth=2),
+        batch_size=2,
+        steps=4,
+        checkpoint_every=2,
+        log_every=1,
+        warmup=2,
+        lr=1e-3,
+        grad_clip=GRAD_CLIP,
+        gradient_checkpointing=True,
+    )
     return TrainConfig(**{**base, **kw})
 
 

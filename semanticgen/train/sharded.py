@@ -54,8 +54,10 @@ def trainable(model: nn.Module) -> Iterator[tuple[str, nn.Parameter]]:
 def optimizer_state(opt: torch.optim.Optimizer, keep: bool = True) -> dict:
     """`opt.state_dict()` with every tensor whole: the layout DDP and one process write."""
     state = opt.state_dict()  # its per-parameter dicts are the optimizer's own: build new ones
-    whole = {pid: consolidated({k: v for k, v in st.items() if torch.is_tensor(v)}, keep)
-             for pid, st in state["state"].items()}  # fmt: skip
+    whole = {
+        pid: consolidated({k: v for k, v in st.items() if torch.is_tensor(v)}, keep)
+        for pid, st in state["state"].items()
+    }
     return {
         "state": {pid: st | whole[pid] for pid, st in state["state"].items()},
         "param_groups": state["param_groups"],
