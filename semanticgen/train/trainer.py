@@ -16,6 +16,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from ..dit_io import KIND as DIT_KIND
 from ..dit_io import load_wan_state_dict, read_dit_config, save_dit
 from ..features import SemanticSpace
 from ..flow import add_noise, flow_loss, shift_sigma
-from .cache import CacheDataset
+from .cache import CacheDataset, ShardStream, open_cache
 from .sharded import consolidated, describe, full, like, load_optimizer_state, optimizer_state, trainable, use_fsdp2
 from .state import load_state, prune, save_state
 
@@ -71,6 +72,7 @@ class TrainConfig:
     timestep_shift: float = 1.0
     semantic_target: str = "sample"  # stage semantic: "sample" the compressor's posterior, or its "mean"
     normalize_semantic: bool = False  # stage semantic: train on per-channel unit-scale targets (see FeatureNorm)
+    streaming: bool = False  # read the cache a shard at a time (bounded host memory) instead of all in memory
     fsdp: bool = False  # shard with FSDP2 (a unit per block) also where accelerate would not: CPU processes
 
     @classmethod
@@ -125,7 +127,7 @@ class LatentStage(nn.Module):
 class SemanticStage(nn.Module):
     """Semantic generator on the frozen compressor's outputs (stage 2)."""
 
-    def __init__(self, cfg: TrainConfig, space: SemanticSpace, data: CacheDataset):
+    def __init__(self, cfg: TrainConfig, space: SemanticSpace, data: CacheDataset | ShardStream):
         super().__init__()
         self.dit = init_weights(SemanticGenDiT(DiTConfig(**cfg.model), space=space), cfg.seed)
         if not cfg.compressor_path:
@@ -134,16 +136,27 @@ class SemanticStage(nn.Module):
             raise ValueError(f"semantic_target: expected 'sample' or 'mean', got {cfg.semantic_target!r}")
         self.compressor = load_compressor(cfg.compressor_path).requires_grad_(False)
         if cfg.normalize_semantic:
-            self.dit.feature_norm = self.target_stats(data.tensors["semantic"], cfg.semantic_target)
+            self.dit.feature_norm = self.target_stats(data.chunks("semantic"), cfg.semantic_target)
 
     @torch.no_grad()
-    def target_stats(self, semantic: torch.Tensor, target: str) -> FeatureNorm:
+    def target_stats(self, chunks: Iterator[torch.Tensor], target: str) -> FeatureNorm:
         """Per-channel mean and std of the training targets over the whole cache (exact, no sampling: a posterior
-        sample's variance is the means' variance plus the mean posterior variance)."""
-        mean, logvar = self.compressor(semantic)  # (N, c, Ts, Hs, Ws)
-        dims = (0, 2, 3, 4)
-        var = mean.var(dims) + (logvar.exp().mean(dims) if target == "sample" else 0.0)
-        return FeatureNorm(mean.mean(dims).tolist(), var.sqrt().tolist())
+        sample's variance is the means' variance plus the mean posterior variance), a shard at a time when
+        streaming (per-chunk statistics merged as Chan et al.; one chunk is the plain formula)."""
+        dims, parts = (0, 2, 3, 4), []
+        for semantic in chunks:
+            mean, logvar = self.compressor(semantic)  # (N, c, Ts, Hs, Ws)
+            n = mean[:, 0].numel()
+            post = logvar.exp().mean(dims) if target == "sample" else torch.zeros(mean.shape[1])
+            parts.append((n, mean.mean(dims), mean.var(dims), post))
+        if len(parts) == 1:
+            _, mu, var, post = parts[0]
+        else:
+            count = sum(n for n, *_ in parts)
+            mu = sum(n * m for n, m, *_ in parts) / count
+            m2 = sum((n - 1) * v + n * (m - mu) ** 2 for n, m, v, _ in parts)
+            var, post = m2 / (count - 1), sum(n * p for n, _, _, p in parts) / count
+        return FeatureNorm(mu.tolist(), (var + post).sqrt().tolist())
 
     def forward(self, b: dict[str, torch.Tensor], step_bounds: list[int], cfg: TrainConfig) -> dict[str, torch.Tensor]:
         with torch.no_grad():
@@ -155,11 +168,13 @@ class SemanticStage(nn.Module):
         return {"loss": flow, "flow": flow.detach()}
 
 
-def draw_batch(data: CacheDataset, cfg: TrainConfig, step: int, rank: int, c: int) -> dict[str, torch.Tensor]:
+def draw_batch(
+    data: CacheDataset | ShardStream, cfg: TrainConfig, step: int, rank: int, c: int, world: int = 1
+) -> dict[str, torch.Tensor]:
     """Everything random about one step, from (seed, step, rank) alone."""
     g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step * 1_009 + rank)
     n = cfg.batch_size
-    b = data.batch(torch.randint(len(data), (n,), generator=g))
+    b = data.draw(g, n, step, rank, world)
     drop = torch.rand(n, generator=g) < cfg.cfg_dropout
     b["text"] = torch.where(drop[:, None, None], data.null_text.expand_as(b["text"]), b["text"])
     b["t"] = shift_sigma(torch.rand(n, generator=g), cfg.timestep_shift)
@@ -175,7 +190,7 @@ def train(cfg: TrainConfig) -> Path:
     """Run (or resume) a stage; returns the run folder holding the exported models."""
     acc = make_accelerator(cfg)
     out = Path(cfg.out)
-    data = CacheDataset(cfg.cache)
+    data = open_cache(cfg.cache, cfg.streaming, cfg.seed)
     space = SemanticSpace(**cfg.space)
     torch.manual_seed(cfg.seed)  # every initialisation (DiT, compressor) derives from the seed
     stage = LatentStage(cfg, space) if cfg.stage == "latent" else SemanticStage(cfg, space, data)
@@ -194,7 +209,10 @@ def train(cfg: TrainConfig) -> Path:
     t0 = time.time()
     for step in range(start, cfg.steps):
         set_lr(opt, cfg, step)
-        b = {k: v.to(acc.device) for k, v in draw_batch(data, cfg, step, acc.process_index, space.channels).items()}
+        b = {
+            k: v.to(acc.device)
+            for k, v in draw_batch(data, cfg, step, acc.process_index, space.channels, acc.num_processes).items()
+        }
         with acc.autocast():
             logs = stage(b, bounds, cfg)
         acc.backward(logs["loss"])
