@@ -73,6 +73,7 @@ class TrainConfig:
     semantic_target: str = "sample"  # stage semantic: "sample" the compressor's posterior, or its "mean"
     normalize_semantic: bool = False  # stage semantic: train on per-channel unit-scale targets (see FeatureNorm)
     streaming: bool = False  # read the cache a shard at a time (bounded host memory) instead of all in memory
+    log_with: list[str] = field(default_factory=lambda: ["tensorboard"])  # accelerate trackers, into out/logs
     fsdp: bool = False  # shard with FSDP2 (a unit per block) also where accelerate would not: CPU processes
 
     @classmethod
@@ -206,13 +207,11 @@ def train(cfg: TrainConfig) -> Path:
     start = restore(acc, state, opt, ema)
     acc.print(describe(acc, params))
     bounds = data.meta["step_bounds"]
-    t0 = time.time()
+    meter = Throughput(cfg.batch_size * acc.num_processes, start)
     for step in range(start, cfg.steps):
         set_lr(opt, cfg, step)
-        b = {
-            k: v.to(acc.device)
-            for k, v in draw_batch(data, cfg, step, acc.process_index, space.channels, acc.num_processes).items()
-        }
+        b = draw_batch(data, cfg, step, acc.process_index, space.channels, acc.num_processes)
+        b = {k: v.to(acc.device) for k, v in b.items()}
         with acc.autocast():
             logs = stage(b, bounds, cfg)
         acc.backward(logs["loss"])
@@ -223,22 +222,59 @@ def train(cfg: TrainConfig) -> Path:
         update_ema(ema, raw, min(cfg.ema_decay, (1 + step) / (10 + step)))
         done = step + 1
         if done % cfg.log_every == 0 or done == cfg.steps:
-            parts = " ".join(f"{k} {v.item():.4f}" for k, v in logs.items())
-            acc.print(f"step {done}/{cfg.steps} {parts} lr {opt.param_groups[0]['lr']:.2e} {time.time() - t0:.0f}s")
+            report(acc, cfg, done, logs, opt.param_groups[0]["lr"], meter.rates(done, tokens_per_sample(raw, b, cfg)))
         if done % cfg.checkpoint_every == 0 or done == cfg.steps:
             checkpoint(acc, out, cfg, done, raw, opt, ema)
     export(acc, raw, ema, cfg, out)
     acc.wait_for_everyone()
+    acc.end_training()
     return out
+
+
+@dataclass
+class Throughput:
+    """Samples per second (all processes) since the previous report."""
+
+    samples_per_step: int
+    step: int
+    t: float = field(default_factory=time.perf_counter)
+
+    def rates(self, step: int, tokens_per_sample: int) -> dict[str, float]:
+        now = time.perf_counter()
+        samples = self.samples_per_step * (step - self.step) / max(now - self.t, 1e-9)
+        self.step, self.t = step, now
+        return {"samples_per_s": samples, "tokens_per_s": samples * tokens_per_sample}
+
+
+def tokens_per_sample(dit_owner: nn.Module, b: dict[str, torch.Tensor], cfg: TrainConfig) -> int:
+    """The DiT's sequence length for one sample: latent tokens plus the in-context semantic tokens (stage latent),
+    or the semantic generator's own tokens."""
+    dit = dit_owner.dit
+    if cfg.stage == "latent":
+        return math.prod(dit.latent_grid(b["latents"].shape)) + math.prod(b["semantic"].shape[2:])
+    return math.prod(dit.latent_grid(b["eps_semantic"].shape))
+
+
+def report(acc, cfg: TrainConfig, done: int, logs: dict, lr: float, rates: dict[str, float]) -> None:
+    """Rank 0's losses, the learning rate, the gradient norm and the throughput: to stdout and the trackers."""
+    values = {k: v.item() for k, v in logs.items()} | {"lr": lr} | rates
+    parts = " ".join(f"{k} {v:.4f}" for k, v in logs.items())
+    acc.print(f"step {done}/{cfg.steps} {parts} lr {lr:.2e} {rates['samples_per_s']:.1f} samples/s")
+    acc.log({("train/" if k in logs else "") + k: v for k, v in values.items()}, step=done)
 
 
 def make_accelerator(cfg: TrainConfig):
     """accelerate from the launcher's config; `fsdp` also shards CPU processes (see sharded.use_fsdp2)."""
     from accelerate import Accelerator
+    from accelerate.utils import ProjectConfiguration
 
-    acc = Accelerator(mixed_precision=cfg.mixed_precision)
+    project = ProjectConfiguration(project_dir=cfg.out, logging_dir=str(Path(cfg.out) / "logs"))
+    acc = Accelerator(mixed_precision=cfg.mixed_precision, log_with=cfg.log_with or None, project_config=project)
     if cfg.fsdp:
         use_fsdp2(acc)
+    if cfg.log_with:
+        hparams = {k: v for k, v in asdict(cfg).items() if isinstance(v, int | float | str | bool)}
+        acc.init_trackers(cfg.stage, config=hparams)
     return acc
 
 
@@ -292,7 +328,7 @@ def checkpoint(acc, out: Path, cfg: TrainConfig, done: int, raw: nn.Module, opt,
 
 
 # may change between a run and its resumption: where things are, how often to log/checkpoint, and how long to train
-RESUMABLE_CHANGES = ("cache", "out", "steps", "log_every", "checkpoint_every", "keep_checkpoints", "fsdp")
+RESUMABLE_CHANGES = ("cache", "out", "steps", "log_every", "checkpoint_every", "keep_checkpoints", "fsdp", "log_with")
 
 
 def check_resumable(saved: dict, cfg: TrainConfig, step: int, out: Path) -> None:
