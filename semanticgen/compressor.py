@@ -104,5 +104,6 @@ def load_compressor(path: str | Path, dtype: torch.dtype = torch.float32) -> Sem
     return model.to(dtype).eval()
 
 
-def save_compressor(model: SemanticCompressor, path: str | Path) -> Path:
-    return save_checkpoint(path, model.state_dict(), KIND, model.config)
+def save_compressor(model: SemanticCompressor, path: str | Path, state: dict[str, torch.Tensor] | None = None) -> Path:
+    """`state`: the weights to write instead of the model's own (a trainer's EMA, gathered from shards)."""
+    return save_checkpoint(path, model.state_dict() if state is None else state, KIND, model.config)

@@ -26,9 +26,11 @@ from .features import SemanticSpace
 KIND = "dit"
 
 
-def save_dit(model: SemanticGenDiT, path) -> Path:
+def save_dit(model: SemanticGenDiT, path, state: dict[str, torch.Tensor] | None = None) -> Path:
+    """`state`: the weights to write instead of the model's own (a trainer's EMA, gathered from shards)."""
     extra = {"space": model.space, "feature_norm": model.feature_norm}
-    return save_checkpoint(path, model.state_dict(), KIND, model.config, {k: v for k, v in extra.items() if v})
+    weights = model.state_dict() if state is None else state
+    return save_checkpoint(path, weights, KIND, model.config, {k: v for k, v in extra.items() if v})
 
 
 def read_feature_norm(path, config: DiTConfig) -> FeatureNorm | None:

@@ -1,6 +1,6 @@
 """Training at real scale: cached tensors in, SemanticGen checkpoints out, on accelerate."""
 
-from .cache import CacheDataset, write_shard
+from .cache import CacheDataset, ShardStream, write_shard
 from .trainer import TrainConfig, train
 
-__all__ = ["CacheDataset", "TrainConfig", "train", "write_shard"]
+__all__ = ["CacheDataset", "ShardStream", "TrainConfig", "train", "write_shard"]

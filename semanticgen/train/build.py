@@ -9,7 +9,8 @@ captions into the (clip, caption) pairs.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -92,16 +93,60 @@ def _chunks(items: Iterable, n: int) -> Iterator[list]:
         yield chunk
 
 
-def check_finished(path: Path, captions: list[str], build: dict) -> None:
+def check_finished(path: Path, expected: dict[str, object]) -> None:
     """A shard left by an earlier run is reused only if it holds the same clips built the same way: resuming into a
-    folder of another build (other videos, frame count, size or rates) would silently mix two datasets."""
+    folder of another build (other videos, frame count, size or rates) would silently mix two datasets. `expected`:
+    metadata entries (`captions` or `sources`, and `build`) the shard must carry."""
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata() or {}
-    old_captions = json.loads(meta.get("captions", "null"))
-    old_build = json.loads(meta.get("build", "null"))
-    if old_captions != captions or (old_build is not None and old_build != build):
-        what = "other clips" if old_captions != captions else f"other settings ({old_build}, now {build})"
+    old = {k: json.loads(meta.get(k, "null")) for k in expected}
+    if old.get("build") is None:  # shards from before the build settings were recorded
+        old["build"] = expected.get("build")
+    if old != expected:
+        clips_differ = any(old[k] != expected[k] for k in ("captions", "sources") if k in expected)
+        what = "other clips" if clips_differ else f"other settings ({old['build']}, now {expected['build']})"
         raise ValueError(f"out: {path.name} was built from {what}; use an empty folder or the original inputs")
+
+
+def shard_path(out: Path, k: int) -> Path:
+    return out / f"shard-{k:05d}.safetensors"
+
+
+@dataclass
+class ShardWriter:
+    """Encodes (clip, caption) rows into shards; every clip of one build must have the same shape."""
+
+    vae_encode: VaeEncode
+    text_encode: TextEncode
+    encoder: SemanticEncoder
+    video_fps: float
+    sample_fps: float
+    progress: Callable[[int], None] | None = None
+    layout: tuple | None = field(default=None, init=False)  # (clip shape, step bounds) of the first clip
+
+    def build(self, clip: torch.Size) -> dict:
+        return {"video_fps": self.video_fps, "sample_fps": self.sample_fps, "clip": list(clip)}
+
+    def write(self, path: Path, chunk: list[tuple[torch.Tensor, str]], extra: dict | None = None) -> None:
+        rows: dict[str, list[torch.Tensor]] = {"latents": [], "text": [], "semantic": []}
+        for frames, caption in chunk:
+            sem = self.encoder.encode(frames, video_fps=self.video_fps, sample_fps=self.sample_fps)
+            if self.layout is None:
+                self.layout = (tuple(frames.shape), sem.step_bounds())
+            elif self.layout[0] != tuple(frames.shape):
+                raise ValueError(f"videos: expected every clip shaped {self.layout[0]}, got {tuple(frames.shape)}")
+            rows["semantic"].append(sem.features)
+            rows["latents"].append(self.vae_encode(frames).float().cpu())
+            rows["text"].append(self.text_encode([caption]).float().cpu())
+            if self.progress:
+                self.progress(1)
+        tensors = {k: torch.cat(v) for k, v in rows.items()} | {"null_text": self.text_encode([""]).float().cpu()}
+        meta = {
+            "step_bounds": self.layout[1],
+            "captions": [c for _, c in chunk],
+            "build": self.build(chunk[0][0].shape),
+        }
+        write_shard(path, tensors, meta | (extra or {}))
 
 
 def build_cache(
@@ -121,27 +166,62 @@ def build_cache(
     `first_shard` / `shard_stride` number the shards of one of several parallel builders."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    null_text = text_encode([""])
-    shards, layout = [], None
+    writer = ShardWriter(vae_encode, text_encode, encoder, video_fps, sample_fps, progress)
+    shards = []
     for k, chunk in enumerate(_chunks(samples, shard_size)):
-        path = out / f"shard-{first_shard + k * shard_stride:05d}.safetensors"
+        path = shard_path(out, first_shard + k * shard_stride)
         shards.append(path)
-        build = {"video_fps": video_fps, "sample_fps": sample_fps, "clip": list(chunk[0][0].shape)}
         if path.exists():  # finished in an earlier run: only if from the same clips and settings
-            check_finished(path, [c for _, c in chunk], build)
+            check_finished(path, {"captions": [c for _, c in chunk], "build": writer.build(chunk[0][0].shape)})
             continue
-        rows: dict[str, list[torch.Tensor]] = {"latents": [], "text": [], "semantic": []}
-        for frames, caption in chunk:
-            sem = encoder.encode(frames, video_fps=video_fps, sample_fps=sample_fps)
-            if layout is None:
-                layout = (tuple(frames.shape), sem.step_bounds())
-            elif layout[0] != tuple(frames.shape):
-                raise ValueError(f"videos: expected every clip shaped {layout[0]}, got {tuple(frames.shape)}")
-            rows["semantic"].append(sem.features)
-            rows["latents"].append(vae_encode(frames).float().cpu())
-            rows["text"].append(text_encode([caption]).float().cpu())
-            if progress:
-                progress(1)
-        tensors = {k: torch.cat(v) for k, v in rows.items()} | {"null_text": null_text.float().cpu()}
-        write_shard(path, tensors, {"step_bounds": layout[1], "captions": [c for _, c in chunk], "build": build})
+        writer.write(path, chunk)
     return shards
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    """Which shards of a build one process writes. Shard k holds sources [k·size, (k+1)·size) of the whole ordered
+    list and process `rank` of `world` writes the shards k ≡ rank (mod world): disjoint slices, and the same
+    shards for any number of processes or machines."""
+
+    count: int  # sources in the whole list
+    size: int  # sources per shard
+    rank: int = 0
+    world: int = 1
+
+    @classmethod
+    def from_env(cls, count: int, size: int) -> ShardPlan:
+        """This process's part, from the variables `accelerate launch` and torchrun set (one process without)."""
+        return cls(count, size, int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)))
+
+    def shards(self) -> list[tuple[int, range]]:
+        total = -(-self.count // self.size)
+        return [
+            (k, range(k * self.size, min(self.count, (k + 1) * self.size))) for k in range(self.rank, total, self.world)
+        ]
+
+
+def build_sharded(
+    plan: ShardPlan,
+    sources: Sequence[str],
+    load: Callable[[int], tuple[torch.Tensor, str] | None],
+    out: str | Path,
+    writer: ShardWriter,
+    clip: tuple[int, ...],
+) -> list[Path]:
+    """This process's shards of a build over `sources` (names, e.g. video files, in a fixed order): `load(i)` gives
+    source i's (clip, caption), or None to skip it (too short, no caption). Only the sources of unfinished shards
+    are loaded; a finished shard is checked against its sources' names and the build settings, so a killed rank
+    resumes where it stopped. `clip`: the (frames, height, width, 3) every clip has."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for k, idx in plan.shards():
+        path, names = shard_path(out, k), [sources[i] for i in idx]
+        written.append(path)
+        if path.exists():
+            check_finished(path, {"sources": names, "build": writer.build(clip)})
+            continue
+        if chunk := [row for i in idx if (row := load(i)) is not None]:
+            writer.write(path, chunk, {"sources": names})
+    return [p for p in written if p.exists()]

@@ -11,13 +11,15 @@ and metadata: `step_bounds` (JSON, the source-frame span of every semantic step)
 
 from __future__ import annotations
 
+import bisect
 import json
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 from ..checkpoints import atomic_write
 
@@ -59,3 +61,86 @@ class CacheDataset:
 
     def batch(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
         return {k: v[idx] for k, v in self.tensors.items()}
+
+    def draw(self, g: torch.Generator, n: int, step: int, rank: int, world: int) -> dict[str, torch.Tensor]:
+        """`n` rows drawn uniformly from the whole cache with `g` (the step's generator)."""
+        return self.batch(torch.randint(len(self), (n,), generator=g))
+
+    def chunks(self, key: str) -> Iterator[torch.Tensor]:
+        yield self.tensors[key]
+
+
+def _generator(*seeds: int) -> torch.Generator:
+    """A generator from integers (the same in every process and Python run, unlike `hash`)."""
+    return torch.Generator().manual_seed(sum(s * 1_000_003**i for i, s in enumerate(seeds)) % 2**63)
+
+
+class ShardStream:
+    """The rows of a folder of shards read a shard at a time: host memory is bounded by `cached` shards (plus one
+    batch), not by the cache's size. Each epoch visits every row once: the shards in a seeded order, the rows of
+    each shard in a seeded order. Rows are a pure function of the step (process `rank` of `world` takes every
+    world-th row of the stream), so a resumed run reads exactly the batches the uninterrupted run would have read.
+    Shuffling mixes rows within a shard only: build shards from a shuffled source list."""
+
+    def __init__(self, folder: str | Path, seed: int = 0, cached: int = 2):
+        self.shards = sorted(Path(folder).glob("*.safetensors"))
+        if not self.shards:
+            raise FileNotFoundError(f"cache: no shards in {folder}")
+        self.seed, self.cached = seed, max(cached, 1)
+        self.rows, self.meta = [], {}
+        for shard in self.shards:  # headers only
+            with safe_open(str(shard), framework="pt") as f:
+                self.rows.append(f.get_slice("latents").get_shape()[0])
+                meta = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
+            if self.meta and meta.get("step_bounds") != self.meta.get("step_bounds"):
+                raise ValueError(f"cache: {shard.name} has a different clip layout than the shards before it")
+            self.meta = meta
+        with safe_open(str(self.shards[0]), framework="pt") as f:
+            self.null_text = f.get_tensor("null_text")
+        self._loaded: OrderedDict[int, dict[str, torch.Tensor]] = OrderedDict()
+        self._epoch: tuple[int, list[int], list[int]] | None = None
+
+    def __len__(self) -> int:
+        return sum(self.rows)
+
+    def order(self, epoch: int) -> tuple[list[int], list[int]]:
+        """The shards in the epoch's order and the row count before each."""
+        if self._epoch is None or self._epoch[0] != epoch:
+            shards = torch.randperm(len(self.shards), generator=_generator(self.seed, epoch)).tolist()
+            starts = [0]
+            for k in shards[:-1]:
+                starts.append(starts[-1] + self.rows[k])
+            self._epoch = (epoch, shards, starts)
+        return self._epoch[1], self._epoch[2]
+
+    def locate(self, position: int) -> tuple[int, int]:
+        """(shard, row) of a position in the endless stream."""
+        epoch, offset = divmod(position, len(self))
+        shards, starts = self.order(epoch)
+        i = bisect.bisect_right(starts, offset) - 1
+        k = shards[i]
+        rows = torch.randperm(self.rows[k], generator=_generator(self.seed, epoch, k))
+        return k, int(rows[offset - starts[i]])
+
+    def shard(self, k: int) -> dict[str, torch.Tensor]:
+        if k not in self._loaded:
+            while len(self._loaded) >= self.cached:
+                self._loaded.popitem(last=False)
+            self._loaded[k] = load_file(str(self.shards[k]))
+        self._loaded.move_to_end(k)
+        return self._loaded[k]
+
+    def draw(self, g: torch.Generator, n: int, step: int, rank: int, world: int) -> dict[str, torch.Tensor]:
+        """Rows (step·n + i)·world + rank of the stream, i < n (`g` is not used: the position decides)."""
+        rows = [self.locate((step * n + i) * world + rank) for i in range(n)]
+        return {key: torch.stack([self.shard(k)[key][r] for k, r in rows]) for key in FIELDS}
+
+    def chunks(self, key: str) -> Iterator[torch.Tensor]:
+        """`key` of every shard, one shard in memory at a time."""
+        for shard in self.shards:
+            with safe_open(str(shard), framework="pt") as f:
+                yield f.get_tensor(key)
+
+
+def open_cache(folder: str | Path, streaming: bool, seed: int = 0) -> CacheDataset | ShardStream:
+    return ShardStream(folder, seed) if streaming else CacheDataset(folder)

@@ -1,4 +1,4 @@
-"""Two training stages on cached tensors, on accelerate (CPU, one GPU, many GPUs or machines with DDP; FSDP untested).
+"""Two training stages on cached tensors, on accelerate (CPU, one GPU, many GPUs or machines; DDP or FSDP2).
 
 Stage `latent`:   latent generator + compressor jointly — flow loss on VAE latents given text and the compressed
                   semantic features (noise-augmented), plus a KL term on the compressor's posterior. With
@@ -16,6 +16,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -36,7 +37,8 @@ from ..dit_io import KIND as DIT_KIND
 from ..dit_io import load_wan_state_dict, read_dit_config, save_dit
 from ..features import SemanticSpace
 from ..flow import add_noise, flow_loss, shift_sigma
-from .cache import CacheDataset
+from .cache import CacheDataset, ShardStream, open_cache
+from .sharded import consolidated, describe, full, like, load_optimizer_state, optimizer_state, trainable, use_fsdp2
 from .state import load_state, prune, save_state
 
 
@@ -70,6 +72,9 @@ class TrainConfig:
     timestep_shift: float = 1.0
     semantic_target: str = "sample"  # stage semantic: "sample" the compressor's posterior, or its "mean"
     normalize_semantic: bool = False  # stage semantic: train on per-channel unit-scale targets (see FeatureNorm)
+    streaming: bool = False  # read the cache a shard at a time (bounded host memory) instead of all in memory
+    log_with: list[str] = field(default_factory=lambda: ["tensorboard"])  # accelerate trackers, into out/logs
+    fsdp: bool = False  # shard with FSDP2 (a unit per block) also where accelerate would not: CPU processes
 
     @classmethod
     def load(cls, path: str | Path, **overrides) -> TrainConfig:
@@ -123,7 +128,7 @@ class LatentStage(nn.Module):
 class SemanticStage(nn.Module):
     """Semantic generator on the frozen compressor's outputs (stage 2)."""
 
-    def __init__(self, cfg: TrainConfig, space: SemanticSpace, data: CacheDataset):
+    def __init__(self, cfg: TrainConfig, space: SemanticSpace, data: CacheDataset | ShardStream):
         super().__init__()
         self.dit = init_weights(SemanticGenDiT(DiTConfig(**cfg.model), space=space), cfg.seed)
         if not cfg.compressor_path:
@@ -132,16 +137,27 @@ class SemanticStage(nn.Module):
             raise ValueError(f"semantic_target: expected 'sample' or 'mean', got {cfg.semantic_target!r}")
         self.compressor = load_compressor(cfg.compressor_path).requires_grad_(False)
         if cfg.normalize_semantic:
-            self.dit.feature_norm = self.target_stats(data.tensors["semantic"], cfg.semantic_target)
+            self.dit.feature_norm = self.target_stats(data.chunks("semantic"), cfg.semantic_target)
 
     @torch.no_grad()
-    def target_stats(self, semantic: torch.Tensor, target: str) -> FeatureNorm:
+    def target_stats(self, chunks: Iterator[torch.Tensor], target: str) -> FeatureNorm:
         """Per-channel mean and std of the training targets over the whole cache (exact, no sampling: a posterior
-        sample's variance is the means' variance plus the mean posterior variance)."""
-        mean, logvar = self.compressor(semantic)  # (N, c, Ts, Hs, Ws)
-        dims = (0, 2, 3, 4)
-        var = mean.var(dims) + (logvar.exp().mean(dims) if target == "sample" else 0.0)
-        return FeatureNorm(mean.mean(dims).tolist(), var.sqrt().tolist())
+        sample's variance is the means' variance plus the mean posterior variance), a shard at a time when
+        streaming (per-chunk statistics merged as Chan et al.; one chunk is the plain formula)."""
+        dims, parts = (0, 2, 3, 4), []
+        for semantic in chunks:
+            mean, logvar = self.compressor(semantic)  # (N, c, Ts, Hs, Ws)
+            n = mean[:, 0].numel()
+            post = logvar.exp().mean(dims) if target == "sample" else torch.zeros(mean.shape[1])
+            parts.append((n, mean.mean(dims), mean.var(dims), post))
+        if len(parts) == 1:
+            _, mu, var, post = parts[0]
+        else:
+            count = sum(n for n, *_ in parts)
+            mu = sum(n * m for n, m, *_ in parts) / count
+            m2 = sum((n - 1) * v + n * (m - mu) ** 2 for n, m, v, _ in parts)
+            var, post = m2 / (count - 1), sum(n * p for n, _, _, p in parts) / count
+        return FeatureNorm(mu.tolist(), (var + post).sqrt().tolist())
 
     def forward(self, b: dict[str, torch.Tensor], step_bounds: list[int], cfg: TrainConfig) -> dict[str, torch.Tensor]:
         with torch.no_grad():
@@ -153,11 +169,13 @@ class SemanticStage(nn.Module):
         return {"loss": flow, "flow": flow.detach()}
 
 
-def draw_batch(data: CacheDataset, cfg: TrainConfig, step: int, rank: int, c: int) -> dict[str, torch.Tensor]:
+def draw_batch(
+    data: CacheDataset | ShardStream, cfg: TrainConfig, step: int, rank: int, c: int, world: int = 1
+) -> dict[str, torch.Tensor]:
     """Everything random about one step, from (seed, step, rank) alone."""
     g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step * 1_009 + rank)
     n = cfg.batch_size
-    b = data.batch(torch.randint(len(data), (n,), generator=g))
+    b = data.draw(g, n, step, rank, world)
     drop = torch.rand(n, generator=g) < cfg.cfg_dropout
     b["text"] = torch.where(drop[:, None, None], data.null_text.expand_as(b["text"]), b["text"])
     b["t"] = shift_sigma(torch.rand(n, generator=g), cfg.timestep_shift)
@@ -171,58 +189,114 @@ def draw_batch(data: CacheDataset, cfg: TrainConfig, step: int, rank: int, c: in
 
 def train(cfg: TrainConfig) -> Path:
     """Run (or resume) a stage; returns the run folder holding the exported models."""
-    from accelerate import Accelerator
-
-    acc = Accelerator(mixed_precision=cfg.mixed_precision)
+    acc = make_accelerator(cfg)
     out = Path(cfg.out)
-    data = CacheDataset(cfg.cache)
+    data = open_cache(cfg.cache, cfg.streaming, cfg.seed)
     space = SemanticSpace(**cfg.space)
     torch.manual_seed(cfg.seed)  # every initialisation (DiT, compressor) derives from the seed
     stage = LatentStage(cfg, space) if cfg.stage == "latent" else SemanticStage(cfg, space, data)
     stage.dit.gradient_checkpointing = cfg.gradient_checkpointing
-    params = [p for p in stage.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    ema = {k: v.detach().clone() for k, v in stage.named_parameters() if v.requires_grad}
-    start, ema = resume(acc, out, cfg, stage, opt, ema)
+    opt = torch.optim.AdamW([p for _, p in trainable(stage)], lr=cfg.lr, weight_decay=cfg.weight_decay)
+    state = saved_state(out, cfg)
+    if state is not None:
+        stage.load_state_dict(state["model"])  # whole weights into the whole model: `prepare` shards them
     stage, opt = acc.prepare(stage, opt)
     raw = acc.unwrap_model(stage)
+    params = [p for _, p in trainable(raw)]  # as `prepare` left them (DTensor shards under FSDP)
+    ema = {k: p.detach().clone() for k, p in trainable(raw)}  # sharded like the parameters
+    start = restore(acc, state, opt, ema)
+    acc.print(describe(acc, params))
     bounds = data.meta["step_bounds"]
-    t0 = time.time()
+    meter = Throughput(cfg.batch_size * acc.num_processes, start)
     for step in range(start, cfg.steps):
         set_lr(opt, cfg, step)
-        b = {k: v.to(acc.device) for k, v in draw_batch(data, cfg, step, acc.process_index, space.channels).items()}
+        b = draw_batch(data, cfg, step, acc.process_index, space.channels, acc.num_processes)
+        b = {k: v.to(acc.device) for k, v in b.items()}
         with acc.autocast():
             logs = stage(b, bounds, cfg)
         acc.backward(logs["loss"])
-        if cfg.grad_clip:
-            acc.clip_grad_norm_(params, cfg.grad_clip)
+        if cfg.grad_clip:  # on the parameters as sharded: the norm is the whole model's
+            logs["grad_norm"] = full(acc.clip_grad_norm_(params, cfg.grad_clip))
         opt.step()
         opt.zero_grad(set_to_none=True)
         update_ema(ema, raw, min(cfg.ema_decay, (1 + step) / (10 + step)))
         done = step + 1
         if done % cfg.log_every == 0 or done == cfg.steps:
-            parts = " ".join(f"{k} {v.item():.4f}" for k, v in logs.items())
-            acc.print(f"step {done}/{cfg.steps} {parts} lr {opt.param_groups[0]['lr']:.2e} {time.time() - t0:.0f}s")
+            report(acc, cfg, done, logs, opt.param_groups[0]["lr"], meter.rates(done, tokens_per_sample(raw, b, cfg)))
         if done % cfg.checkpoint_every == 0 or done == cfg.steps:
-            checkpoint(acc, out, cfg, done, stage, opt, ema)
-    if acc.is_main_process:
-        export(raw, ema, cfg, out)
+            checkpoint(acc, out, cfg, done, raw, opt, ema)
+    export(acc, raw, ema, cfg, out)
     acc.wait_for_everyone()
+    acc.end_training()
     return out
 
 
-def resume(acc, out: Path, cfg: TrainConfig, stage: nn.Module, opt, ema: dict) -> tuple[int, dict]:
-    """The step to start from and the EMA weights: from the run folder's latest checkpoint (model, optimizer and
-    loss scale loaded in place), or step 0 and `ema` unchanged for a new run."""
-    if (state := load_state(out / "checkpoints")) is None:
-        return 0, ema
-    check_resumable(state["extra"].get("config", {}), cfg, state["step"], out)
-    stage.load_state_dict(state["model"])
-    opt.load_state_dict(state["optimizer"])
+@dataclass
+class Throughput:
+    """Samples per second (all processes) since the previous report."""
+
+    samples_per_step: int
+    step: int
+    t: float = field(default_factory=time.perf_counter)
+
+    def rates(self, step: int, tokens_per_sample: int) -> dict[str, float]:
+        now = time.perf_counter()
+        samples = self.samples_per_step * (step - self.step) / max(now - self.t, 1e-9)
+        self.step, self.t = step, now
+        return {"samples_per_s": samples, "tokens_per_s": samples * tokens_per_sample}
+
+
+def tokens_per_sample(dit_owner: nn.Module, b: dict[str, torch.Tensor], cfg: TrainConfig) -> int:
+    """The DiT's sequence length for one sample: latent tokens plus the in-context semantic tokens (stage latent),
+    or the semantic generator's own tokens."""
+    dit = dit_owner.dit
+    if cfg.stage == "latent":
+        return math.prod(dit.latent_grid(b["latents"].shape)) + math.prod(b["semantic"].shape[2:])
+    return math.prod(dit.latent_grid(b["eps_semantic"].shape))
+
+
+def report(acc, cfg: TrainConfig, done: int, logs: dict, lr: float, rates: dict[str, float]) -> None:
+    """Rank 0's losses, the learning rate, the gradient norm and the throughput: to stdout and the trackers."""
+    values = {k: v.item() for k, v in logs.items()} | {"lr": lr} | rates
+    parts = " ".join(f"{k} {v:.4f}" for k, v in logs.items())
+    acc.print(f"step {done}/{cfg.steps} {parts} lr {lr:.2e} {rates['samples_per_s']:.1f} samples/s")
+    acc.log({("train/" if k in logs else "") + k: v for k, v in values.items()}, step=done)
+
+
+def make_accelerator(cfg: TrainConfig):
+    """accelerate from the launcher's config; `fsdp` also shards CPU processes (see sharded.use_fsdp2)."""
+    from accelerate import Accelerator
+    from accelerate.utils import ProjectConfiguration
+
+    project = ProjectConfiguration(project_dir=cfg.out, logging_dir=str(Path(cfg.out) / "logs"))
+    acc = Accelerator(mixed_precision=cfg.mixed_precision, log_with=cfg.log_with or None, project_config=project)
+    if cfg.fsdp:
+        use_fsdp2(acc)
+    if cfg.log_with:
+        hparams = {k: v for k, v in asdict(cfg).items() if isinstance(v, int | float | str | bool)}
+        acc.init_trackers(cfg.stage, config=hparams)
+    return acc
+
+
+def saved_state(out: Path, cfg: TrainConfig) -> dict | None:
+    """The run folder's latest checkpoint, if any, after checking it was written by this recipe."""
+    if (state := load_state(out / "checkpoints")) is not None:
+        check_resumable(state["extra"].get("config", {}), cfg, state["step"], out)
+    return state
+
+
+def restore(acc, state: dict | None, opt, ema: dict[str, torch.Tensor]) -> int:
+    """The step to start from; the optimizer, EMA and loss scale of `state` placed in the prepared (possibly
+    sharded) run. The model weights were loaded before `prepare`."""
+    if state is None:
+        return 0
+    load_optimizer_state(opt.optimizer, state["optimizer"])
+    for k, v in ema.items():
+        v.copy_(like(state["ema"][k], v))
     if acc.scaler is not None and "scaler" in state["extra"]:  # fp16: resume with the loss scale it had reached
         acc.scaler.load_state_dict(state["extra"]["scaler"])
     acc.print(f"resumed from step {state['step']}")
-    return state["step"], state["ema"]
+    return state["step"]
 
 
 def set_lr(opt, cfg: TrainConfig, step: int) -> None:
@@ -240,19 +314,21 @@ def update_ema(ema: dict[str, torch.Tensor], model: nn.Module, decay: float) -> 
             ema[k].mul_(decay).add_(v.detach().to(ema[k].device, ema[k].dtype), alpha=1 - decay)
 
 
-def checkpoint(acc, out: Path, cfg: TrainConfig, done: int, stage: nn.Module, opt, ema: dict) -> None:
-    """Write the resumable state after `done` steps (main process; the others wait) and keep the newest ones."""
-    acc.wait_for_everyone()
-    if acc.is_main_process:
-        opt_state = (opt.optimizer if hasattr(opt, "optimizer") else opt).state_dict()
+def checkpoint(acc, out: Path, cfg: TrainConfig, done: int, raw: nn.Module, opt, ema: dict) -> None:
+    """Write the resumable state after `done` steps, whole (every rank gathers, the main process writes), and keep
+    the newest ones."""
+    keep = acc.is_main_process
+    model, ema_full = consolidated(raw.state_dict(), keep), consolidated(ema, keep)
+    opt_state = optimizer_state(opt.optimizer, keep)
+    if keep:
         extra = {"config": asdict(cfg)} | ({"scaler": acc.scaler.state_dict()} if acc.scaler else {})
-        save_state(out / "checkpoints", done, acc.get_state_dict(stage), ema, opt_state, extra)
+        save_state(out / "checkpoints", done, model, ema_full, opt_state, extra)
         prune(out / "checkpoints", cfg.keep_checkpoints)
     acc.wait_for_everyone()
 
 
 # may change between a run and its resumption: where things are, how often to log/checkpoint, and how long to train
-RESUMABLE_CHANGES = ("cache", "out", "steps", "log_every", "checkpoint_every", "keep_checkpoints")
+RESUMABLE_CHANGES = ("cache", "out", "steps", "log_every", "checkpoint_every", "keep_checkpoints", "fsdp", "log_with")
 
 
 def check_resumable(saved: dict, cfg: TrainConfig, step: int, out: Path) -> None:
@@ -273,12 +349,13 @@ def check_resumable(saved: dict, cfg: TrainConfig, step: int, out: Path) -> None
         raise ValueError(f"{out}: the checkpoint there is at step {step}, past steps = {cfg.steps}")
 
 
-def export(stage: nn.Module, ema: dict[str, torch.Tensor], cfg: TrainConfig, out: Path) -> None:
-    """Write the EMA weights as SemanticGen checkpoints (config and semantic space in the metadata)."""
-    with torch.no_grad():
-        for k, v in stage.named_parameters():
-            if k in ema:
-                v.copy_(ema[k])
-    save_dit(stage.dit, out / f"{cfg.stage}_generator.safetensors")
+def export(acc, raw: nn.Module, ema: dict[str, torch.Tensor], cfg: TrainConfig, out: Path) -> None:
+    """Write the EMA weights as SemanticGen checkpoints (config and semantic space in the metadata), whole."""
+    keep = acc.is_main_process
+    weights = consolidated(raw.state_dict(), keep) | consolidated(ema, keep)
+    if not keep:
+        return
+    part = lambda prefix: {k.removeprefix(prefix): v for k, v in weights.items() if k.startswith(prefix)}  # noqa: E731
+    save_dit(raw.dit, out / f"{cfg.stage}_generator.safetensors", part("dit."))
     if cfg.stage == "latent":
-        save_compressor(stage.compressor, out / "compressor.safetensors")
+        save_compressor(raw.compressor, out / "compressor.safetensors", part("compressor."))
