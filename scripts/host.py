@@ -149,6 +149,14 @@ class Server:
                 files.append(self.base / "output" / item.get("subfolder", "") / item["filename"])
         return files
 
+    def frames(self, entry: dict) -> list[bytes]:
+        """The pixels of the PNG frames a prompt made by `with_frames` wrote, in order (lossless, and without the
+        workflow metadata SaveImage embeds: comparable across runs)."""
+        from PIL import Image
+
+        pngs = sorted(p for p in self.outputs(entry) if p.suffix == ".png")
+        return [Image.open(p).convert("RGB").tobytes() for p in pngs]
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -158,6 +166,16 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()
+
+
+def with_frames(prompt: dict, prefix: str) -> dict:
+    """The prompt plus a SaveImage of the frames its SaveVideo encodes, so two runs can be compared frame for frame
+    (lossless PNGs; the mp4 encoder's bytes need not repeat)."""
+    out = json.loads(json.dumps(prompt))
+    (video,) = [n for n in out.values() if n["class_type"] == "SaveVideo"]
+    images = out[video["inputs"]["video"][0]]["inputs"]["images"]
+    out["frames"] = {"class_type": "SaveImage", "inputs": {"images": images, "filename_prefix": prefix}}
+    return out
 
 
 def error_message(entry: dict) -> str:

@@ -5,9 +5,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-from host import Server, error_message  # noqa: E402
+from host import Server, error_message, with_frames  # noqa: E402
 
-__all__ = ["PACK_NODES", "ROOT", "Server", "error_message"]
+__all__ = ["PACK_NODES", "ROOT", "Server", "error_message", "with_frames"]
 
 PACK_NODES = {
     "SemanticGenTextEncoderLoader",

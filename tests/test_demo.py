@@ -6,8 +6,7 @@ import json
 from collections import Counter
 
 import pytest
-import torch
-from server_harness import ROOT, Server, error_message
+from server_harness import ROOT, Server, error_message, with_frames
 
 from semanticgen.toy.evaluate import DEMO_PROMPTS, load_video, parse_prompt, read_video
 
@@ -74,18 +73,17 @@ def test_reference_resynthesis_keeps_motion_and_follows_new_colour(demo_server):
         ("semanticgen_native_resynthesis", "semanticgen_reference_resynthesis"),
     ],
 )
-def test_native_workflows_write_the_same_video_as_the_pack_samplers(demo_server, native, pack):
-    """KSampler workflows with the same seeds and settings: the same decoded frames (one code path; the files differ
-    in the workflow metadata SaveVideo writes), and what they show is what their prompt says (model-free reader)."""
-    outputs = []
+def test_native_workflows_make_the_same_frames_as_the_pack_samplers(demo_server, native, pack):
+    """KSampler workflows with the same seeds and settings: byte-identical frames (one code path), and what they
+    show is what their prompt says (model-free reader)."""
+    runs = []
     for name in (native, pack):
-        entry = demo_server.run(api(name))
+        entry = demo_server.run(with_frames(api(name), f"frames/{name}"))
         assert entry["status"]["status_str"] == "success", error_message(entry)
-        (video,) = demo_server.outputs(entry)
-        outputs.append(video)
-    frames = [load_video(str(path))[0] for path in outputs]
-    assert frames[0].shape == frames[1].shape and torch.equal(frames[0], frames[1])
-    seen = read_video(frames[0])
+        runs.append((demo_server.frames(entry), demo_server.outputs(entry)))
+    assert len(runs[0][0]) == 17 and runs[0][0] == runs[1][0]
+    (video,) = [p for p in runs[0][1] if p.suffix == ".mp4"]
+    seen = read_video(load_video(str(video))[0])
     text = next(n["inputs"]["text"] for n in api(native).values() if n["_meta"]["title"] in ("Prompt", "New prompt"))
     want = parse_prompt(text)
     assert (seen.colour, seen.background) == (want.colour, want.background), (text, seen)
