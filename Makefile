@@ -4,7 +4,7 @@ SETUP := scripts/setup.sh
 PORT ?= 8188
 PYTEST_ARGS ?=
 
-.PHONY: setup test serve lint workflows demo toy-models bench
+.PHONY: setup test serve lint workflows demo toy-models bench pictures
 
 setup:
 	@bash $(SETUP) --browser >/dev/null
@@ -41,3 +41,25 @@ lint:
 
 workflows:
 	@eval "$$(bash $(SETUP))" && SEMANTICGEN_COMFYUI="$$COMFYUI" "$$VENV/bin/python" scripts/workflows.py
+
+# Every moving figure, reproducible: the README's preview (docs/preview.webp) from real `make demo` outputs in
+# out/pictures/ (made if missing; delete them to re-run the demos), then the template thumbnails and
+# docs/t2v_canvas.png from the browser test's screenshots, so run `make test PYTEST_ARGS="-q tests/test_browser.py"`
+# (or `make test`) first.
+PICTURES := out/pictures
+$(PICTURES)/text_to_video.mp4:
+	@$(MAKE) --no-print-directory demo WORKFLOW=text_to_video SEED=3 OUT=$@ \
+	  PROMPT="a red circle moving left on a black background"
+$(PICTURES)/reference_resynthesis.mp4:
+	@$(MAKE) --no-print-directory demo WORKFLOW=reference_resynthesis SEED=0 OUT=$@ \
+	  PROMPT="a yellow circle on a navy background"
+$(PICTURES)/long_video.mp4:
+	@$(MAKE) --no-print-directory demo WORKFLOW=long_video SEED=0 OUT=$@ \
+	  PROMPT="a white square bouncing off the walls on a navy background"
+pictures: $(PICTURES)/text_to_video.mp4 $(PICTURES)/reference_resynthesis.mp4 $(PICTURES)/long_video.mp4
+	@eval "$$(bash $(SETUP))" && "$$VENV/bin/python" scripts/preview.py docs/preview.webp \
+	  "text to video|red circle moving left=$(PICTURES)/text_to_video.mp4" \
+	  "reference clip (bundled)=assets/semanticgen_sample.mp4" \
+	  "re-synthesised with|yellow circle, navy=$(PICTURES)/reference_resynthesis.mp4" \
+	  "long video: 60 s|every 8th frame=$(PICTURES)/long_video.mp4:8" && \
+	  "$$VENV/bin/python" scripts/thumbnails.py

@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from server_harness import ROOT, error_message
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import workflows as spec  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 WORKFLOWS = sorted((ROOT / "example_workflows").glob("*.json"))
@@ -44,7 +48,8 @@ def frontend(request):
     node_dir = os.environ.get("SEMANTICGEN_NODE_DIR")
     if not node_dir or not (Path(node_dir) / "node_modules" / "playwright-core").is_dir():
         raise RuntimeError("playwright-core is not installed: run the tests with `make test`")
-    server.post("/api/settings", {"Comfy.TutorialCompleted": True, "Comfy.VueNodes.Enabled": vue})
+    settings = {"Comfy.TutorialCompleted": True, "Comfy.VueNodes.Enabled": vue, "Comfy.Minimap.Visible": False}
+    server.post("/api/settings", settings)
     out = ARTIFACTS if request.param == MATRIX[0] else ARTIFACTS / f"{which}-{'vue' if vue else 'canvas'}"
     out.mkdir(parents=True, exist_ok=True)  # the host frontend's canvas screenshots become the thumbnails
     cmd = ["node", str(ROOT / "tests" / "browser" / "frontend.cjs"), server.url, str(out), *map(str, WORKFLOWS)]
@@ -174,3 +179,20 @@ def test_latent_sampler_without_a_semantic_sampler_says_so(frontend):
     assert line["text"] == "estimate: size from the semantic input"
     sems = [e for r in workflows(frontend).values() for e in r["estimates"]]
     assert all(e["text"].startswith("peak ≈ ") for e in sems if e["type"] == "SemanticGenSemanticSampler"), sems
+
+
+def test_nodes_do_not_overlap_as_drawn(frontend):
+    """After load, as the page lays them out: no node (title bar included) on another, with Vue nodes also none of
+    their elements on another's; each stage's group and the Note are there, and the Note is not in the prompt."""
+    for name, r in workflows(frontend).items():
+        geo, ui = r["geometry"], json.loads((ROOT / "example_workflows" / f"{name}.json").read_text())
+        assert geo["title_height"] in (None, spec.TITLE), geo["title_height"]
+        assert not [n for n in geo["nodes"] if n["collapsed"]]
+        assert spec.overlapping(spec.rectangles(geo)) == [], (name, geo["nodes"])
+        if frontend["__vue"]:
+            elements = {n["id"]: n["element"] for n in geo["nodes"]}
+            assert all(elements.values()), (name, elements)
+            assert spec.overlapping(elements) == [], (name, elements)
+        assert [g["title"] for g in geo["groups"]] == [g["title"] for g in ui["groups"]], name
+        (note,) = [n for n in geo["nodes"] if n["type"] == "Note"]
+        assert str(note["id"]) not in r["output"] and len(r["output"]) == len(geo["nodes"]) - 1, name

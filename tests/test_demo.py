@@ -50,7 +50,7 @@ def test_text_to_video_follows_the_prompt(demo_server):
     rates = {k: hits[k] / n for k in ("colour", "background", "shape", "motion")}
     print("prompt adherence", json.dumps(rates), misses)  # noqa: T201 (shown with -s)
     # the targets: colour and background >= 90%, shape and motion >= 80% (measured 100%, 100%, 10/12, 100%; the
-    # same with 1 or 2 threads; shape has no slack here, and is 77% over 60 prompts in-process: see README)
+    # same with 1 or 2 threads; shape has no slack here, and is 77% over 60 prompts in-process: see docs/training.md)
     assert rates["colour"] >= 0.9 and rates["background"] >= 0.9, (rates, misses)
     assert rates["shape"] >= 0.8 and rates["motion"] >= 0.8, (rates, misses)
 

@@ -5,6 +5,9 @@ const { chromium } = require("playwright-core");
 const fs = require("fs");
 const path = require("path");
 
+const VIEWPORT = { width: 1600, height: 900 };
+const SHOT = { width: 2400, height: 1350 }; // scripts/thumbnails.py crops and scales it
+
 // The memory estimate line on both samplers: after load, after width, frames and preset changes, and over budget.
 async function estimate(page, workflow) {
   await page.evaluate(async (wf) => { await window.app.loadGraphData(wf); }, workflow);
@@ -56,12 +59,13 @@ async function main() {
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
            "--disable-component-update", "--disable-sync"],
   });
-  const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+  const page = await browser.newPage({ viewport: VIEWPORT });
   const consoleErrors = [];
   page.on("pageerror", (e) => consoleErrors.push(String(e)));
   await page.goto(url);
   await page.waitForFunction(() => window.app && window.app.graph, null, { timeout: 120000 });
   const results = {};
+  const vue = await page.evaluate(() => !!window.app.extensionManager.setting.get("Comfy.VueNodes.Enabled"));
   for (const file of files) {
     const workflow = JSON.parse(fs.readFileSync(file, "utf8"));
     const name = path.basename(file, ".json");
@@ -99,8 +103,16 @@ async function main() {
       }
       const visible = (el) => { const r = el.getBoundingClientRect(), cs = getComputedStyle(el);
         return el.isConnected && r.width > 0 && r.height > 0 && cs.display !== "none" && cs.visibility !== "hidden"; };
-      const shown = [...document.querySelectorAll(".semanticgen-estimate")].map((el) => ({ text: el.textContent,
-        visible: visible(el), colour: getComputedStyle(el).color }));
+      const shown = []; // each line with its node in view (a template is wider than the window)
+      for (const n of window.app.graph._nodes) {
+        for (const el of (n.widgets ?? []).map((w) => w.element).filter((e) => e?.classList.contains("semanticgen-estimate"))) {
+          window.app.canvas.centerOnNode(n);
+          window.app.graph.setDirtyCanvas(true, true);
+          await rendered();
+          shown.push({ text: el.textContent, visible: visible(el), colour: getComputedStyle(el).color });
+        }
+      }
+      if (document.querySelectorAll(".semanticgen-estimate").length !== shown.length) shown.push({ text: "stray estimate element", visible: false, colour: null });
       const painted = (el) => [el, ...el.querySelectorAll("*")].map((e) => getComputedStyle(e).backgroundColor)
         .find((c) => c !== "rgba(0, 0, 0, 0)" && c !== "transparent") ?? null; // the node's own body colour
       const backgrounds = vue ? Object.fromEntries(window.app.graph._nodes.map((n) => [n.type, element(n)
@@ -109,12 +121,37 @@ async function main() {
         .map((w) => ({ type: n.type, text: w.value })) ?? []);
       return { nodes, output, modes, estimates, vue, shown, backgrounds };
     });
-    await page.evaluate(() => { window.app.canvas.ds.offset = [40, 120]; window.app.canvas.ds.scale = 0.9; window.app.graph.setDirtyCanvas(true, true); });
-    await page.waitForTimeout(200);
+    // the screenshot (the template's thumbnail) shows the whole graph, large enough to draw every widget
+    await page.setViewportSize(SHOT);
+    await page.waitForTimeout(300);
+    await page.evaluate(([W, H]) => {
+      const th = window.LiteGraph?.NODE_TITLE_HEIGHT ?? 30;
+      const boxes = [...window.app.graph._nodes.map((n) => [n.pos[0], n.pos[1] - th, n.size[0], n.size[1] + th]),
+        ...(window.app.graph.groups ?? window.app.graph._groups).map((g) => [...(g._bounding ?? g.bounding)])];
+      const [x0, y0] = [Math.min(...boxes.map((b) => b[0])), Math.min(...boxes.map((b) => b[1]))];
+      const [x1, y1] = [Math.max(...boxes.map((b) => b[0] + b[2])), Math.max(...boxes.map((b) => b[1] + b[3]))];
+      const [left, top] = [70, 140]; // right of the side bar, below the tab strip and the workflow menu
+      const scale = Math.min(1, (W - left - 20) / (x1 - x0), (H - top - 20) / (y1 - y0));
+      window.app.canvas.ds.scale = scale;
+      window.app.canvas.ds.offset = [left / scale - x0, top / scale - y0];
+      window.app.graph.setDirtyCanvas(true, true);
+    }, [SHOT.width, SHOT.height]);
+    await page.waitForTimeout(vue ? 800 : 200);
+    // where every node and group is after load, as drawn: node.pos/size (the title bar is drawn above pos) and,
+    // with Vue nodes, each node's element on the page (screen px)
+    const geometry = await page.evaluate(() => {
+      const rect = (el) => { const r = el?.getBoundingClientRect(); return r ? [r.x, r.y, r.width, r.height] : null; };
+      const nodes = window.app.graph._nodes.map((n) => ({ id: n.id, type: n.type, pos: [...n.pos], size: [...n.size],
+        collapsed: !!n.flags?.collapsed, element: rect(document.querySelector(`[data-node-id="${n.id}"]`)) }));
+      const groups = (window.app.graph.groups ?? window.app.graph._groups).map((g) => ({ title: g.title,
+        bounding: [...(g._bounding ?? g.bounding)], color: g.color }));
+      return { nodes, groups, title_height: window.LiteGraph?.NODE_TITLE_HEIGHT ?? null };
+    });
     await page.screenshot({ path: path.join(outDir, `${name}.png`) });
+    await page.setViewportSize(VIEWPORT);
     // close any dialog so the next workflow starts clean
     for (const btn of await page.$$(".p-dialog .p-dialog-close-button")) await btn.click().catch(() => {});
-    results[name] = { ...state, dialogs, toasts };
+    results[name] = { ...state, dialogs, toasts, geometry };
     for (const btn of await page.$$(".p-toast-close-button")) await btn.click().catch(() => {});
   }
   if (process.env.ESTIMATE_WORKFLOW) {
