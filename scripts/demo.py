@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import shutil
@@ -88,7 +89,8 @@ def main() -> None:
     cache = Path(os.environ.get("SEMANTICGEN_CACHE", Path.home() / ".cache" / "semanticgen-comfyui"))
     t0 = time.monotonic()
     sys.stdout.write("starting ComfyUI (headless) ...\n")
-    server = Server(cache / "demo-base")
+    checkout = hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]  # one base per checkout: its own pack link
+    server = Server(cache / f"demo-base-{checkout}")
     try:
         sys.stdout.write(f"ComfyUI ready at {server.url} ({time.monotonic() - t0:.0f} s); queueing {a.workflow}\n")
         body = asyncio.run(queue_and_follow(server, prompt))
