@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import Counter
 
 import torch
 import torch.nn.functional as F
@@ -11,6 +12,17 @@ from einops import rearrange
 from server_harness import ROOT
 
 from semanticgen.toy import BACKGROUNDS, COLOURS, MOTIONS, SHAPES, Clip, caption, render
+from semanticgen.toy.captions import (
+    BACKGROUND_WORDS,
+    COLOUR_WORDS,
+    HELDOUT,
+    HELDOUT_TEMPLATES,
+    MOTION_WORDS,
+    SHAPE_WORDS,
+    TRAIN_TEMPLATES,
+    template_regexes,
+    varied_caption,
+)
 from semanticgen.toy.data import clip_batch
 from semanticgen.toy.evaluate import parse_prompt, read_video
 
@@ -85,3 +97,49 @@ def test_reader_sees_shapes_through_the_shipped_vae(comfy_modules):
         if (r := read_video(decoded)).shape != clip.shape:
             wrong.append((clip.shape, r.shape))
     assert len(wrong) <= 3, wrong  # measured 92.7% over 96 clips
+
+
+def _varied(n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return [varied_caption(Clip.random(rng, bounce=rng.random() < 0.2), rng) for _ in range(n)]
+
+
+def test_heldout_prompts_share_no_template_with_training():
+    """Every training caption matches a training template's regex (so the check is not vacuous), and no held-out
+    prompt matches any of them, nor the shipped models' 5 templates."""
+    training = template_regexes()
+    captions = _varied(3000, 5)
+    assert all(any(r.fullmatch(c) for r in training) for c in captions)
+    leaked = [p.text for p in HELDOUT if any(r.fullmatch(p.text) for r in training)]
+    assert not leaked, leaked
+    assert not set(HELDOUT_TEMPLATES) & set(TRAIN_TEMPLATES)
+    heldout = template_regexes(HELDOUT_TEMPLATES)  # and the other way round: training never writes a held-out one
+    assert not [c for c in captions if any(r.fullmatch(c) for r in heldout)]
+
+
+def test_heldout_set_covers_every_attribute():
+    assert len(HELDOUT) >= 40 and len({p.text for p in HELDOUT}) == len(HELDOUT)
+    for field, values in (("shape", SHAPES), ("colour", COLOURS), ("background", BACKGROUNDS), ("motion", MOTIONS)):
+        seen = Counter(getattr(p, field) for p in HELDOUT)
+        assert set(seen) == set(values) and min(seen.values()) >= 9, (field, seen)
+
+
+def test_varied_captions_use_every_template_and_synonym_deterministically():
+    captions = _varied(3000, 5)
+    assert captions == _varied(3000, 5) and len(set(captions)) > 2900
+    regexes = template_regexes(TRAIN_TEMPLATES)
+    assert all(any(r.fullmatch(c) for c in captions) for r in regexes)  # every template drawn
+    text = " ".join(captions)
+    words = [*COLOUR_WORDS.values(), *SHAPE_WORDS.values(), *BACKGROUND_WORDS.values()]
+    unused = [w for ws in words for w in ws if f" {w} " not in text and f" {w}," not in text]
+    assert not unused, unused
+    assert not [p for v in MOTION_WORDS.values() for pair in v for p in pair if p not in text]
+
+
+def test_varied_captions_render_the_same_clips_as_the_templated_ones():
+    a_clips, a_text, a_video = clip_batch(random.Random(2), 6, 3, 32)
+    b_clips, b_text, b_video = clip_batch(random.Random(2), 6, 3, 32, captions="varied")
+    assert a_clips == b_clips and torch.equal(a_video, b_video) and a_text != b_text
+    rng = random.Random(2)
+    clips = [Clip.random(rng) for _ in range(6)]
+    assert a_text == [caption(c, rng) for c in clips]  # the shipped recipe's captions, unchanged

@@ -1,6 +1,7 @@
 """Render the toy-world training set once: clips (uint8), captions and attributes, from a seed.
 
 python scripts/toy/make_dataset.py --out ~/.cache/semanticgen-comfyui/toy/dataset.safetensors --clips 1000
+    [--captions varied]   # many templates and synonyms (semanticgen.toy.captions); default: the shipped 5 templates
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from semanticgen.checkpoints import atomic_write  # noqa: E402
-from semanticgen.toy.data import clip_batch  # noqa: E402
+from semanticgen.toy.data import CAPTIONS, clip_batch  # noqa: E402
 
 FRAMES, SIZE, FPS = 17, 64, 8.0
 
@@ -28,9 +29,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--clips", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--captions", choices=CAPTIONS, default="templated", help="same clips either way")
     a = ap.parse_args()
     rng = random.Random(a.seed)
-    clips, captions, video = clip_batch(rng, a.clips, FRAMES, SIZE)
+    clips, captions, video = clip_batch(rng, a.clips, FRAMES, SIZE, captions=a.captions)
     meta = {
         "captions": json.dumps(captions),
         "clips": json.dumps([c.__dict__ for c in clips]),
