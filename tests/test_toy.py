@@ -24,7 +24,9 @@ from semanticgen.toy.captions import (
     varied_caption,
 )
 from semanticgen.toy.data import clip_batch
-from semanticgen.toy.evaluate import parse_prompt, read_video
+from semanticgen.toy.evaluate import Reading, parse_prompt, read_video
+from semanticgen.toy.longclip import TURN_TOLERANCE, identity, read_long, turns
+from semanticgen.toy.world import _centres
 
 
 def test_reader_recovers_rendered_attributes():
@@ -143,3 +145,53 @@ def test_varied_captions_render_the_same_clips_as_the_templated_ones():
     rng = random.Random(2)
     clips = [Clip.random(rng) for _ in range(6)]
     assert a_text == [caption(c, rng) for c in clips]  # the shipped recipe's captions, unchanged
+
+
+def _long_clips(n: int, seed: int) -> list[Clip]:
+    rng = random.Random(seed)
+    return [Clip.random_long(rng) for _ in range(n)]
+
+
+def test_long_reader_recovers_bounces_and_identity():
+    """Minute-long bouncing clips (481 frames at 8 fps): the reader counts the direction changes the renderer drew
+    on each axis, and every window shows the clip's shape, colour and background, moving, in one piece."""
+    for clip in _long_clips(6, 0):
+        truth = [turns([c[axis] * 64 for c in _centres(clip, 481)], TURN_TOLERANCE * 64) for axis in (0, 1)]
+        r = read_long(render(clip, 481, 64))
+        assert [r.bounces_x, r.bounces_y] == truth and min(truth) >= 2, (clip, r)
+        want = Reading(clip.background, clip.colour, clip.shape, "")
+        assert identity(r, want) == 1.0 and len(r.windows) == 15, [w for w in r.windows if w.shape != clip.shape]
+        assert r.moving == 1.0 and r.one_piece == 1.0
+        assert (r.first.shape, r.first.colour, r.last.background) == (clip.shape, clip.colour, clip.background)
+        assert max(r.drift.values()) < 0.01, r.drift
+
+
+def test_long_reader_sees_what_goes_wrong():
+    """A shape that stops, changes colour half-way and sheds a fragment: no bounces after it stops, half the
+    windows off the prompt, fragmented frames, and drift on the colour histogram."""
+    clip = _long_clips(1, 1)[0]
+    video = render(clip, 481, 64)
+    other = "green" if clip.colour == "red" else "red"
+    still = Clip(clip.shape, other, clip.background, "bounce", clip.radius, _centres(clip, 240)[-1], 0.0, (0.0, 0.0))
+    video[240:] = render(still, 1, 64)[0]  # stops half-way, in another colour
+    video[400:, 2:5, 2:5] = torch.tensor(COLOURS[other])  # a stray fragment in the last sixth
+    first = read_long(render(clip, 240, 64))
+    r = read_long(video)
+    assert (r.bounces_x, r.bounces_y) == (first.bounces_x, first.bounces_y)
+    assert 0.4 <= identity(r, Reading(clip.background, clip.colour, clip.shape, "")) <= 0.6
+    assert 0.4 <= r.moving <= 0.6 and r.one_piece < 0.9 and r.last.colour == other
+    assert r.drift["histogram"] > 0.01 and r.drift["foreground_area"] > 0.001
+
+
+def test_turns_count_direction_changes_not_jitter():
+    path = [*range(0, 20), *range(20, 5, -1), *range(5, 12)]  # two turns
+    jitter = [p + (0.4 if i % 2 else -0.4) for i, p in enumerate(path)]
+    assert turns(path, 2.0) == turns(jitter, 2.0) == 2
+    assert turns([0.0, 1.0, 0.0, 1.0], 2.0) == 0
+
+
+def test_long_clip_captions_say_they_bounce():
+    for clip in _long_clips(20, 2):
+        assert "bouncing" in caption(clip, random.Random(0))
+        words = varied_caption(clip, random.Random(0))
+        assert any(p in words for pair in MOTION_WORDS["bounce"] for p in pair), words
