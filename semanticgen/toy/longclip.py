@@ -75,6 +75,12 @@ def turns(positions: list[float], tolerance: float) -> int:
     return count
 
 
+def one_piece(frames: torch.Tensor) -> float:
+    """Share of frames (T, H, W, 3) whose shape is one connected piece: no stray fragments, not missing."""
+    _, diff = foreground(frames[..., :3].float())
+    return sum(_components(d)[0] == 1 for d in diff) / len(diff)
+
+
 def foreground_area(frames: torch.Tensor) -> torch.Tensor:
     """Share of the pixels far from the background: a statistic for drift that falls when the shape fades or breaks
     up and rises when stray fragments appear."""
@@ -107,7 +113,6 @@ def read_long(frames: torch.Tensor, window: int = WINDOW) -> LongReading:
     side = frames.shape[2]
     seen = [c for c in centres(frames) if c is not None]
     parts = windows(frames, window)
-    _, diff = foreground(frames)
     return LongReading(
         bounces_x=turns([c[0] for c in seen], TURN_TOLERANCE * side),
         bounces_y=turns([c[1] for c in seen], TURN_TOLERANCE * side),
@@ -115,7 +120,7 @@ def read_long(frames: torch.Tensor, window: int = WINDOW) -> LongReading:
         first=read_video(frames[:1]),
         last=read_video(frames[-1:]),
         moving=sum(_travel(p) >= MOVING_MIN for p in parts) / len(parts),
-        one_piece=sum(_components(d)[0] == 1 for d in diff) / len(diff),
+        one_piece=one_piece(frames),
         drift={name: drift(frames, m) for name, m in DRIFT_METRICS.items()},
     )
 
