@@ -16,6 +16,7 @@ from semanticgen.toy.captions import (
     BACKGROUND_WORDS,
     COLOUR_WORDS,
     HELDOUT,
+    HELDOUT_PLAIN,
     HELDOUT_TEMPLATES,
     MOTION_WORDS,
     SHAPE_WORDS,
@@ -108,11 +109,11 @@ def _varied(n: int, seed: int) -> list[str]:
 
 def test_heldout_prompts_share_no_template_with_training():
     """Every training caption matches a training template's regex (so the check is not vacuous), and no held-out
-    prompt matches any of them, nor the shipped models' 5 templates."""
+    prompt matches any of them, nor the shipped models' 5 templates (in synonyms or in the world's own words)."""
     training = template_regexes()
     captions = _varied(3000, 5)
     assert all(any(r.fullmatch(c) for r in training) for c in captions)
-    leaked = [p.text for p in HELDOUT if any(r.fullmatch(p.text) for r in training)]
+    leaked = [p.text for p in (*HELDOUT, *HELDOUT_PLAIN) if any(r.fullmatch(p.text) for r in training)]
     assert not leaked, leaked
     assert not set(HELDOUT_TEMPLATES) & set(TRAIN_TEMPLATES)
     heldout = template_regexes(HELDOUT_TEMPLATES)  # and the other way round: training never writes a held-out one
@@ -195,3 +196,13 @@ def test_long_clip_captions_say_they_bounce():
         assert "bouncing" in caption(clip, random.Random(0))
         words = varied_caption(clip, random.Random(0))
         assert any(p in words for pair in MOTION_WORDS["bounce"] for p in pair), words
+
+
+def test_long_training_configs_keep_the_short_models_architecture_and_space():
+    """The long configs (docs/toy_world.md's plan) continue from the short models: same model and semantic space."""
+    from semanticgen.train.trainer import TrainConfig
+
+    configs = {p.stem: TrainConfig.load(p) for p in (ROOT / "configs" / "toy").glob("*.json")}
+    for long, short in (("stage_semantic_long", "stage_semantic"), ("stage_latent_long", "stage_latent_refine")):
+        a, b = configs[long], configs[short]
+        assert (a.stage, a.model, a.space) == (b.stage, b.model, b.space), long

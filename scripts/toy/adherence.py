@@ -3,6 +3,7 @@
     python scripts/toy/adherence.py                        # the shipped models, 12 demo + 48 drawn prompts
     python scripts/toy/adherence.py --latent RUN/latent_generator.safetensors --oracle 24
     python scripts/toy/adherence.py --prompts heldout      # the 48 held-out paraphrases (semanticgen.toy.captions)
+    python scripts/toy/adherence.py --prompts heldout-plain   # the same in the world's own words
     python scripts/toy/adherence.py --prompts none --long 4   # minute-long videos, the long workflow's settings
 
 Text-to-video runs the same library calls as the bundled workflow (semantic generator → latent generator → the
@@ -35,7 +36,7 @@ from semanticgen.features import SemanticVideo  # noqa: E402
 from semanticgen.pipeline import SamplingOptions, generate_latent, generate_semantic  # noqa: E402
 from semanticgen.text import MiniLMTextEncoder  # noqa: E402
 from semanticgen.toy import Clip, caption  # noqa: E402
-from semanticgen.toy.captions import HELDOUT  # noqa: E402
+from semanticgen.toy.captions import HELDOUT, HELDOUT_PLAIN  # noqa: E402
 from semanticgen.toy.evaluate import DEMO_PROMPTS, Reading, parse_prompt, prompt_set, read_video  # noqa: E402
 from semanticgen.toy.longclip import identity, one_piece, read_long  # noqa: E402
 from semanticgen.train.cache import CacheDataset  # noqa: E402
@@ -45,6 +46,7 @@ WORK = Path(os.environ.get("SEMANTICGEN_CACHE", Path.home() / ".cache" / "semant
 ATTRIBUTES = ("colour", "background", "shape", "motion")
 FIRST_ORACLE_CLIP = 800  # probe_semantic.py's split: the probes are fitted on the clips before it
 LONG_FRAMES, LONG_WINDOW = 481, 8  # workflows/api/semanticgen_long_video.json: 60 s at 8 fps, Swin window 8
+HELDOUT_SETS = {"heldout": HELDOUT, "heldout-plain": HELDOUT_PLAIN}
 LONG_DEFAULT = "a white square bouncing off the walls on a navy background"  # that workflow's prompt
 
 
@@ -66,8 +68,8 @@ def comfy_vae_decoder():
 def prompts(kind: str, extra: int) -> list[tuple[str, Reading]]:
     """(prompt, what it asks for): the demo prompts and `extra` drawn like the training captions (parsed), or the
     labelled held-out paraphrases."""
-    if kind == "heldout":
-        return [(p.text, Reading(p.background, p.colour, p.shape, p.motion)) for p in HELDOUT]
+    if kind in ("heldout", "heldout-plain"):
+        return [(p.text, Reading(p.background, p.colour, p.shape, p.motion)) for p in HELDOUT_SETS[kind]]
     if kind == "none":
         return []
     return [(t, parse_prompt(t)) for t in (*DEMO_PROMPTS, *prompt_set(extra, seed=1))]
@@ -124,8 +126,9 @@ def main() -> None:
     ap.add_argument("--semantic", type=Path, default=SG / "semantic_generators" / "toy_semantic_generator.safetensors")
     ap.add_argument("--compressor", type=Path, default=SG / "compressors" / "toy_compressor_c8.safetensors")
     ap.add_argument("--latent", type=Path, default=SG / "latent_generators" / "toy_latent_generator.safetensors")
-    sets = "demo: the 12 demo prompts + --extra drawn ones; heldout: the 48 held-out paraphrases"
-    ap.add_argument("--prompts", choices=("demo", "heldout", "none"), default="demo", help=sets)
+    sets = "demo: the 12 demo prompts + --extra drawn ones; heldout: the 48 held-out paraphrases; heldout-plain: them"
+    sets += " in the world's own words (held-out word order, no synonyms)"
+    ap.add_argument("--prompts", choices=("demo", "heldout", "heldout-plain", "none"), default="demo", help=sets)
     ap.add_argument("--extra", type=int, default=48, help="prompts drawn like the training captions, after the 12")
     ap.add_argument("--long", type=int, default=0, help="minute-long videos (481 frames, Swin window 8) to read")
     ap.add_argument("--oracle", type=int, default=0, help="cached clips (from the 800th) for the oracle row")

@@ -152,20 +152,22 @@ def _speed(clip: Clip, rng: random.Random) -> str:
     return f" {rng.choice(SPEED_WORDS[kind])}" if kind and rng.random() < 0.5 else ""
 
 
-def fill(template: str, clip: Clip, rng: random.Random, size: str = "", speed: str = "") -> str:
-    """One template with a random synonym for each attribute of `clip`."""
-    moving, moves = rng.choice(MOTION_WORDS[clip.motion])
+def fill(template: str, clip: Clip, rng: random.Random, size: str = "", speed: str = "", plain: bool = False) -> str:
+    """One template with a random synonym for each attribute of `clip` (`plain`: the world's own words, the first
+    of each list, to tell wording from word order)."""
+    pick = (lambda words: words[0]) if plain else rng.choice
+    moving, moves = pick(MOTION_WORDS[clip.motion])
     text = template.format(
         a="{a}",
         size=size,
         speed=speed,
-        colour=rng.choice(COLOUR_WORDS[clip.colour]),
-        shape=rng.choice(SHAPE_WORDS[clip.shape]),
-        bg=rng.choice(BACKGROUND_WORDS[clip.background]),
-        ground=rng.choice(GROUND_WORDS),
+        colour=pick(COLOUR_WORDS[clip.colour]),
+        shape=pick(SHAPE_WORDS[clip.shape]),
+        bg=pick(BACKGROUND_WORDS[clip.background]),
+        ground=pick(GROUND_WORDS),
         moving=moving,
         moves=moves,
-        direction=rng.choice(DIRECTION_WORDS[clip.motion]),
+        direction=pick(DIRECTION_WORDS[clip.motion]),
     )
     return _articles(text)
 
@@ -181,18 +183,19 @@ def varied_caption(clip: Clip, rng: random.Random) -> str:
     return text
 
 
-def _heldout() -> tuple[Prompt, ...]:
+def _heldout(plain: bool = False) -> tuple[Prompt, ...]:
     """48 prompts, balanced: every shape × motion pair 4 times, every background 16 times, every colour 9–10."""
     rng, colours, backgrounds, motions = random.Random(17), list(COLOURS), list(BACKGROUNDS), list(MOTIONS)
     out = []
     for i in range(48):
         clip = Clip(SHAPES[i % 3], colours[i % 5], backgrounds[(i // 4) % 3], motions[i % 4])
-        text = fill(HELDOUT_TEMPLATES[i % len(HELDOUT_TEMPLATES)], clip, rng)
+        text = fill(HELDOUT_TEMPLATES[i % len(HELDOUT_TEMPLATES)], clip, rng, plain=plain)
         out.append(Prompt(text, clip.shape, clip.colour, clip.background, clip.motion))
     return tuple(out)
 
 
 HELDOUT = _heldout()
+HELDOUT_PLAIN = _heldout(plain=True)  # the same prompts in the world's own words: held-out word order only
 
 
 def _alternatives(words) -> str:
