@@ -4,8 +4,7 @@ FramePack and the SemanticGen paper define drift as `|M(first 15% of frames) −
 appearance metric M. Without a learned metric at hand, M here is a plain image statistic: mean brightness, the
 colour histogram (distance: total variation), or sharpness (variance of the Laplacian).
 
-No code path uses this module yet (only tests/test_metrics.py): it is kept for the long-video measurement, which
-will report the drift of generated long videos with it.
+`semanticgen.toy.longclip` reports the drift of generated toy long videos with it (docs/toy_world.md).
 """
 
 from __future__ import annotations

@@ -1,16 +1,30 @@
-"""The shipped demo models through the real server's API: prompt adherence, measured by the model-free reader."""
+"""The shipped demo models through the real server's API: prompt adherence, measured by the model-free reader;
+and `make demo`'s progress text, from recorded websocket messages and through the real server."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
+from demo import Progress, minutes
 from server_harness import ROOT, Server, error_message, with_frames
 
 from semanticgen.toy.evaluate import DEMO_PROMPTS, load_video, parse_prompt, read_video
 
-pytestmark = [pytest.mark.api, pytest.mark.slow]
+SERVER_MARKS = (pytest.mark.api, pytest.mark.slow)
+# websocket messages of one text-to-video run through the real ComfyUI (0.3.75), with their arrival times in
+# seconds; recorded by scripts/demo.py's queue_and_follow, repeated progress_state messages and ids left out
+MESSAGES = json.loads((ROOT / "tests" / "demo_messages.json").read_text())
+
+
+def marked(test):
+    for mark in SERVER_MARKS:
+        test = mark(test)
+    return test
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +52,7 @@ def generate(server: Server, workflow: str, text: str, seed: int) -> tuple:
     return read_video(load_video(str(video))[0])
 
 
+@marked
 def test_text_to_video_follows_the_prompt(demo_server):
     hits, n = Counter(), len(DEMO_PROMPTS)
     misses = []
@@ -55,6 +70,7 @@ def test_text_to_video_follows_the_prompt(demo_server):
     assert rates["shape"] >= 0.8 and rates["motion"] >= 0.8, (rates, misses)
 
 
+@marked
 def test_reference_resynthesis_keeps_motion_and_follows_new_colour(demo_server):
     # the bundled sample: a red circle moving right on navy. In the toy world the semantic features carry the
     # background too, so the new prompt changes the shape's colour only.
@@ -74,7 +90,7 @@ def test_reference_resynthesis_keeps_motion_and_follows_new_colour(demo_server):
     ],
 )
 def test_native_workflows_make_the_same_frames_as_the_pack_samplers(demo_server, native, pack):
-    """KSampler workflows with the same seeds and settings: byte-identical frames (one code path), and what they
+    """KSampler workflows with the same seeds and settings: identical pixels (one code path), and what they
     show is what their prompt says (model-free reader)."""
     runs = []
     for name in (native, pack):
@@ -87,3 +103,56 @@ def test_native_workflows_make_the_same_frames_as_the_pack_samplers(demo_server,
     text = next(n["inputs"]["text"] for n in api(native).values() if n["_meta"]["title"] in ("Prompt", "New prompt"))
     want = parse_prompt(text)
     assert (seen.colour, seen.background) == (want.colour, want.background), (text, seen)
+
+
+def replay(live: bool) -> str:
+    """The text `make demo` writes for the recorded run, on the recorded clock."""
+    now = [0.0]
+    progress = Progress(api("semanticgen_text_to_video"), clock=lambda: now[0], live=live)
+    out = []
+    for m in MESSAGES:
+        now[0] = m["t"]
+        out.append(progress.feed(m["type"], m["data"]))
+    return "".join(out)
+
+
+def test_progress_names_every_stage_by_its_title_with_bars_and_time_left():
+    text = replay(live=True)
+    titles = [n["_meta"]["title"] for n in api("semanticgen_text_to_video").values()]
+    stages = [line for line in text.split("\n") if line.startswith("[")]
+    assert len(stages) == len(titles) and {s.split("] ", 1)[1] for s in stages} == set(titles), stages
+    assert stages[0].startswith("[1/") and stages[-1].startswith(f"[{len(titles)}/{len(titles)}]")
+    assert "node " not in text
+    for sampler in ("Semantic Sampler", "Latent Sampler"):
+        after = text.split(sampler, 1)[1].split("\n[", 1)[0]
+        assert "[" + "#" * 24 + "] 20/20 steps" in after and "left" in after, after
+    assert text.endswith("\n") and "\r" in text
+
+
+def test_progress_in_a_log_writes_each_bar_at_quarters_only():
+    lines = replay(live=False).splitlines()
+    bars = [line for line in lines if line.startswith("  [")]
+    assert "\r" not in "".join(lines) and 0 < len(bars) <= 2 * 5  # two samplers, 0 %, 25 %, … 100 %
+    assert any(b.endswith("0:00 left") and "20/20 steps" in b for b in bars), bars
+
+
+def test_time_left_follows_the_pace_since_the_first_step():
+    now = [100.0]
+    sampler = {"7": {"class_type": "SemanticGenLatentSampler", "_meta": {"title": "Latent Sampler"}}}
+    progress = Progress(sampler, clock=lambda: now[0])
+    assert progress.feed("executing", {"node": "7"}) == "[1/1] Latent Sampler\n"
+    assert "estimating" in progress.feed("progress", {"value": 1, "max": 20, "node": "7"})
+    now[0] = 104.0  # 2 s per step: 17 steps left
+    assert "0:04 elapsed, 0:34 left" in progress.feed("progress", {"value": 3, "max": 20, "node": "7"})
+    assert minutes(3725) == "1:02:05" and minutes(59.6) == "1:00"
+
+
+@marked
+def test_make_demo_prints_stages_progress_and_the_output_path(tmp_path):
+    out = tmp_path / "demo.mp4"
+    env = {**os.environ, "SEMANTICGEN_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, str(ROOT / "scripts" / "demo.py"), "--prompt", DEMO_PROMPTS[0], "--seed", "0"]
+    run = subprocess.run([*cmd, "--out", str(out)], env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "] Semantic Sampler\n" in run.stdout and "20/20 steps" in run.stdout and "node " not in run.stdout
+    assert run.stdout.rstrip().endswith(str(out.resolve())) and out.stat().st_size > 0, run.stdout

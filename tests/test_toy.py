@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import Counter
 
 import torch
 import torch.nn.functional as F
@@ -11,8 +12,22 @@ from einops import rearrange
 from server_harness import ROOT
 
 from semanticgen.toy import BACKGROUNDS, COLOURS, MOTIONS, SHAPES, Clip, caption, render
+from semanticgen.toy.captions import (
+    BACKGROUND_WORDS,
+    COLOUR_WORDS,
+    HELDOUT,
+    HELDOUT_PLAIN,
+    HELDOUT_TEMPLATES,
+    MOTION_WORDS,
+    SHAPE_WORDS,
+    TRAIN_TEMPLATES,
+    template_regexes,
+    varied_caption,
+)
 from semanticgen.toy.data import clip_batch
-from semanticgen.toy.evaluate import parse_prompt, read_video
+from semanticgen.toy.evaluate import Reading, parse_prompt, read_video
+from semanticgen.toy.longclip import TURN_TOLERANCE, identity, read_long, turns
+from semanticgen.toy.world import _centres
 
 
 def test_reader_recovers_rendered_attributes():
@@ -85,3 +100,109 @@ def test_reader_sees_shapes_through_the_shipped_vae(comfy_modules):
         if (r := read_video(decoded)).shape != clip.shape:
             wrong.append((clip.shape, r.shape))
     assert len(wrong) <= 3, wrong  # measured 92.7% over 96 clips
+
+
+def _varied(n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return [varied_caption(Clip.random(rng, bounce=rng.random() < 0.2), rng) for _ in range(n)]
+
+
+def test_heldout_prompts_share_no_template_with_training():
+    """Every training caption matches a training template's regex (so the check is not vacuous), and no held-out
+    prompt matches any of them, nor the shipped models' 5 templates (in synonyms or in the world's own words)."""
+    training = template_regexes()
+    captions = _varied(3000, 5)
+    assert all(any(r.fullmatch(c) for r in training) for c in captions)
+    leaked = [p.text for p in (*HELDOUT, *HELDOUT_PLAIN) if any(r.fullmatch(p.text) for r in training)]
+    assert not leaked, leaked
+    assert not set(HELDOUT_TEMPLATES) & set(TRAIN_TEMPLATES)
+    heldout = template_regexes(HELDOUT_TEMPLATES)  # and the other way round: training never writes a held-out one
+    assert not [c for c in captions if any(r.fullmatch(c) for r in heldout)]
+
+
+def test_heldout_set_covers_every_attribute():
+    assert len(HELDOUT) >= 40 and len({p.text for p in HELDOUT}) == len(HELDOUT)
+    for field, values in (("shape", SHAPES), ("colour", COLOURS), ("background", BACKGROUNDS), ("motion", MOTIONS)):
+        seen = Counter(getattr(p, field) for p in HELDOUT)
+        assert set(seen) == set(values) and min(seen.values()) >= 9, (field, seen)
+
+
+def test_varied_captions_use_every_template_and_synonym_deterministically():
+    captions = _varied(3000, 5)
+    assert captions == _varied(3000, 5) and len(set(captions)) > 2900
+    regexes = template_regexes(TRAIN_TEMPLATES)
+    assert all(any(r.fullmatch(c) for c in captions) for r in regexes)  # every template drawn
+    text = " ".join(captions)
+    words = [*COLOUR_WORDS.values(), *SHAPE_WORDS.values(), *BACKGROUND_WORDS.values()]
+    unused = [w for ws in words for w in ws if f" {w} " not in text and f" {w}," not in text]
+    assert not unused, unused
+    assert not [p for v in MOTION_WORDS.values() for pair in v for p in pair if p not in text]
+
+
+def test_varied_captions_render_the_same_clips_as_the_templated_ones():
+    a_clips, a_text, a_video = clip_batch(random.Random(2), 6, 3, 32)
+    b_clips, b_text, b_video = clip_batch(random.Random(2), 6, 3, 32, captions="varied")
+    assert a_clips == b_clips and torch.equal(a_video, b_video) and a_text != b_text
+    rng = random.Random(2)
+    clips = [Clip.random(rng) for _ in range(6)]
+    assert a_text == [caption(c, rng) for c in clips]  # the shipped recipe's captions, unchanged
+
+
+def _long_clips(n: int, seed: int) -> list[Clip]:
+    rng = random.Random(seed)
+    return [Clip.random_long(rng) for _ in range(n)]
+
+
+def test_long_reader_recovers_bounces_and_identity():
+    """Minute-long bouncing clips (481 frames at 8 fps): the reader counts the direction changes the renderer drew
+    on each axis, and every window shows the clip's shape, colour and background, moving, in one piece."""
+    for clip in _long_clips(6, 0):
+        truth = [turns([c[axis] * 64 for c in _centres(clip, 481)], TURN_TOLERANCE * 64) for axis in (0, 1)]
+        r = read_long(render(clip, 481, 64))
+        assert [r.bounces_x, r.bounces_y] == truth and min(truth) >= 2, (clip, r)
+        want = Reading(clip.background, clip.colour, clip.shape, "")
+        assert identity(r, want) == 1.0 and len(r.windows) == 15, [w for w in r.windows if w.shape != clip.shape]
+        assert r.moving == 1.0 and r.one_piece == 1.0
+        assert (r.first.shape, r.first.colour, r.last.background) == (clip.shape, clip.colour, clip.background)
+        assert max(r.drift.values()) < 0.01, r.drift
+
+
+def test_long_reader_sees_what_goes_wrong():
+    """A shape that stops, changes colour half-way and sheds a fragment: no bounces after it stops, half the
+    windows off the prompt, fragmented frames, and drift on the colour histogram."""
+    clip = _long_clips(1, 1)[0]
+    video = render(clip, 481, 64)
+    other = "green" if clip.colour == "red" else "red"
+    still = Clip(clip.shape, other, clip.background, "bounce", clip.radius, _centres(clip, 240)[-1], 0.0, (0.0, 0.0))
+    video[240:] = render(still, 1, 64)[0]  # stops half-way, in another colour
+    video[400:, 2:5, 2:5] = torch.tensor(COLOURS[other])  # a stray fragment in the last sixth
+    first = read_long(render(clip, 240, 64))
+    r = read_long(video)
+    assert (r.bounces_x, r.bounces_y) == (first.bounces_x, first.bounces_y)
+    assert 0.4 <= identity(r, Reading(clip.background, clip.colour, clip.shape, "")) <= 0.6
+    assert 0.4 <= r.moving <= 0.6 and r.one_piece < 0.9 and r.last.colour == other
+    assert r.drift["histogram"] > 0.01 and r.drift["foreground_area"] > 0.001
+
+
+def test_turns_count_direction_changes_not_jitter():
+    path = [*range(0, 20), *range(20, 5, -1), *range(5, 12)]  # two turns
+    jitter = [p + (0.4 if i % 2 else -0.4) for i, p in enumerate(path)]
+    assert turns(path, 2.0) == turns(jitter, 2.0) == 2
+    assert turns([0.0, 1.0, 0.0, 1.0], 2.0) == 0
+
+
+def test_long_clip_captions_say_they_bounce():
+    for clip in _long_clips(20, 2):
+        assert "bouncing" in caption(clip, random.Random(0))
+        words = varied_caption(clip, random.Random(0))
+        assert any(p in words for pair in MOTION_WORDS["bounce"] for p in pair), words
+
+
+def test_long_training_configs_keep_the_short_models_architecture_and_space():
+    """The long configs (docs/toy_world.md's plan) continue from the short models: same model and semantic space."""
+    from semanticgen.train.trainer import TrainConfig
+
+    configs = {p.stem: TrainConfig.load(p) for p in (ROOT / "configs" / "toy").glob("*.json")}
+    for long, short in (("stage_semantic_long", "stage_semantic"), ("stage_latent_long", "stage_latent_refine")):
+        a, b = configs[long], configs[short]
+        assert (a.stage, a.model, a.space) == (b.stage, b.model, b.space), long

@@ -2,13 +2,17 @@
 
     python scripts/toy/adherence.py                        # the shipped models, 12 demo + 48 drawn prompts
     python scripts/toy/adherence.py --latent RUN/latent_generator.safetensors --oracle 24
+    python scripts/toy/adherence.py --prompts heldout      # the 48 held-out paraphrases (semanticgen.toy.captions)
+    python scripts/toy/adherence.py --prompts heldout-plain   # the same in the world's own words
+    python scripts/toy/adherence.py --prompts none --long 4   # minute-long videos, the long workflow's settings
 
 Text-to-video runs the same library calls as the bundled workflow (semantic generator → latent generator → the
 native Wan VAE decode) with its sampling settings; the model-free reader scores each video against its prompt.
 `--oracle N` also reports shape from *real* semantic features: N cached clips (from the 800th on: the probes' split;
 the generators trained on every cached clip) through the compressor, the latent generator and the VAE, read against
-their captions — what the latent generator renders when stage 2 is perfect. Needs SEMANTICGEN_COMFYUI
-(eval "$(bash scripts/setup.sh)").
+their captions — what the latent generator renders when stage 2 is perfect. `--long N`: N prompts of bouncing
+shapes for 481 frames (60 s at 8 fps) with Swin window 8, read by `semanticgen.toy.longclip` (identity per window,
+bounces, one-piece frames, Δdrift). Needs SEMANTICGEN_COMFYUI (eval "$(bash scripts/setup.sh)").
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import sys
-from collections import Counter
 from pathlib import Path
 
 import torch
@@ -31,13 +35,19 @@ from semanticgen.dit_io import load_dit  # noqa: E402
 from semanticgen.features import SemanticVideo  # noqa: E402
 from semanticgen.pipeline import SamplingOptions, generate_latent, generate_semantic  # noqa: E402
 from semanticgen.text import MiniLMTextEncoder  # noqa: E402
-from semanticgen.toy.evaluate import DEMO_PROMPTS, parse_prompt, prompt_set, read_video  # noqa: E402
+from semanticgen.toy import Clip, caption  # noqa: E402
+from semanticgen.toy.captions import HELDOUT, HELDOUT_PLAIN  # noqa: E402
+from semanticgen.toy.evaluate import DEMO_PROMPTS, Reading, parse_prompt, prompt_set, read_video  # noqa: E402
+from semanticgen.toy.longclip import identity, one_piece, read_long  # noqa: E402
 from semanticgen.train.cache import CacheDataset  # noqa: E402
 
 SG = ROOT / "models" / "semanticgen"
 WORK = Path(os.environ.get("SEMANTICGEN_CACHE", Path.home() / ".cache" / "semanticgen-comfyui")) / "toy"
 ATTRIBUTES = ("colour", "background", "shape", "motion")
 FIRST_ORACLE_CLIP = 800  # probe_semantic.py's split: the probes are fitted on the clips before it
+LONG_FRAMES, LONG_WINDOW = 481, 8  # example_workflows/api/semanticgen_long_video.json: 60 s at 8 fps, Swin window 8
+HELDOUT_SETS = {"heldout": HELDOUT, "heldout-plain": HELDOUT_PLAIN}
+LONG_DEFAULT = "a white square bouncing off the walls on a navy background"  # that workflow's prompt
 
 
 def comfy_vae_decoder():
@@ -55,38 +65,94 @@ def comfy_vae_decoder():
     return lambda latent: vae.decode(fmt.process_out(latent))[0]  # (T, H, W, 3)
 
 
+def prompts(kind: str, extra: int) -> list[tuple[str, Reading]]:
+    """(prompt, what it asks for): the demo prompts and `extra` drawn like the training captions (parsed), or the
+    labelled held-out paraphrases."""
+    if kind in ("heldout", "heldout-plain"):
+        return [(p.text, Reading(p.background, p.colour, p.shape, p.motion)) for p in HELDOUT_SETS[kind]]
+    if kind == "none":
+        return []
+    return [(t, parse_prompt(t)) for t in (*DEMO_PROMPTS, *prompt_set(extra, seed=1))]
+
+
+def long_prompts(n: int) -> list[tuple[str, Reading]]:
+    """The long workflow's prompt, then bouncing clips captioned like the shipped models' training captions."""
+    rng, out = random.Random(0), [(LONG_DEFAULT, parse_prompt(LONG_DEFAULT))]
+    while len(out) < n:
+        clip = Clip.random_long(rng)
+        out.append((caption(clip, rng), Reading(clip.background, clip.colour, clip.shape, "")))
+    return out[:n]
+
+
+def generate(models, text: str, seed: int, semantic_noise: float, frames: int = 17, window: int | None = None):
+    """Text -> frames (T, H, W, 3) with the bundled workflows' sampling settings."""
+    text_encoder, semantic_g, latent_g, decode, null = models
+    cond = text_encoder.encode([text])
+    opts = SamplingOptions(seed=seed, steps=20, cfg=3.0, shift=3.0)  # the bundled workflows' settings
+    semantic = generate_semantic(semantic_g, cond, null, frames, 64, 64, opts)
+    return decode(generate_latent(latent_g, cond, null, semantic, semantic_noise, opts, window=window))
+
+
+def short_table(rows: list[dict[str, float]], n_demo: int) -> None:
+    """Markdown rows of hits per attribute (and the mean one-piece share): the demo prompts and all."""
+    keys = (*ATTRIBUTES, "one_piece")
+    print("| prompts | " + " | ".join(keys) + " |")
+    print("|---|" + "---|" * len(keys))
+    groups = (("demo", rows[:n_demo]), ("all", rows)) if n_demo else (("held-out", rows),)
+    for name, group in groups:
+        n = len(group)
+        cells = [f"{sum(r[k] for r in group):.0f}/{n} ({sum(r[k] for r in group) / n:.0%})" for k in ATTRIBUTES]
+        cells.append(f"{sum(r['one_piece'] for r in group) / n:.1%} of frames")
+        print(f"| {name} ({n}) | " + " | ".join(cells) + " |")
+
+
+def long_table(models, n: int, semantic_noise: float) -> None:
+    """One row per long prompt: identity share of windows, bounces, moving windows, one-piece frames, first and
+    last frame, Δdrift."""
+    metrics = ("brightness", "histogram", "sharpness", "foreground_area")
+    head = "| prompt | identity | bounces x/y | moving | one piece | first frame | last frame | Δdrift "
+    print(head + " / ".join(metrics) + " |")
+    print("|---|---|---|---|---|---|---|---|")
+    for seed, (text, want) in enumerate(long_prompts(n)):
+        r = read_long(generate(models, text, seed, semantic_noise, LONG_FRAMES, LONG_WINDOW))
+        ends = [f"{e.colour} {e.shape} on {e.background}" for e in (r.first, r.last)]
+        drift = " / ".join(f"{r.drift[m]:.4f}" for m in metrics)
+        cells = [text, f"{identity(r, want):.0%}", f"{r.bounces_x}/{r.bounces_y}", f"{r.moving:.0%}"]
+        print("| " + " | ".join([*cells, f"{r.one_piece:.0%}", *ends, drift]) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--semantic", type=Path, default=SG / "semantic_generators" / "toy_semantic_generator.safetensors")
     ap.add_argument("--compressor", type=Path, default=SG / "compressors" / "toy_compressor_c8.safetensors")
     ap.add_argument("--latent", type=Path, default=SG / "latent_generators" / "toy_latent_generator.safetensors")
+    sets = "demo: the 12 demo prompts + --extra drawn ones; heldout: the 48 held-out paraphrases; heldout-plain: them"
+    sets += " in the world's own words (held-out word order, no synonyms)"
+    ap.add_argument("--prompts", choices=("demo", "heldout", "heldout-plain", "none"), default="demo", help=sets)
     ap.add_argument("--extra", type=int, default=48, help="prompts drawn like the training captions, after the 12")
+    ap.add_argument("--long", type=int, default=0, help="minute-long videos (481 frames, Swin window 8) to read")
     ap.add_argument("--oracle", type=int, default=0, help="cached clips (from the 800th) for the oracle row")
     ap.add_argument("--cache", type=Path, default=WORK / "cache")
     ap.add_argument("--semantic-noise", type=float, default=0.1, help="the Latent Sampler's (workflow default 0.1)")
     a = ap.parse_args()
     if "SEMANTICGEN_COMFYUI" not in os.environ:
         raise SystemExit('SEMANTICGEN_COMFYUI is not set (eval "$(bash scripts/setup.sh)" first)')
-    decode, text_encoder = comfy_vae_decoder(), MiniLMTextEncoder()
-    semantic_g, latent_g = load_dit(a.semantic), load_dit(a.latent)
-    null = text_encoder.encode([""])
-    prompts = [*DEMO_PROMPTS, *prompt_set(a.extra, seed=1)]
-    right: list[dict[str, bool]] = []
+    text_encoder, latent_g = MiniLMTextEncoder(), load_dit(a.latent)
+    models = (text_encoder, load_dit(a.semantic), latent_g, comfy_vae_decoder(), text_encoder.encode([""]))
+    rows: list[dict[str, float]] = []
     with torch.no_grad():
-        for seed, text in enumerate(prompts):
-            cond = text_encoder.encode([text])
-            opts = SamplingOptions(seed=seed, steps=20, cfg=3.0, shift=3.0)  # the bundled workflow's settings
-            semantic = generate_semantic(semantic_g, cond, null, 17, 64, 64, opts)
-            seen = read_video(decode(generate_latent(latent_g, cond, null, semantic, a.semantic_noise, opts)))
-            want = parse_prompt(text)
-            right.append({k: getattr(seen, k) == getattr(want, k) for k in ATTRIBUTES})
-    print("| prompts | " + " | ".join(ATTRIBUTES) + " |")
-    print("|---|" + "---|" * len(ATTRIBUTES))
-    for name, rows in (("demo", right[: len(DEMO_PROMPTS)]), ("all", right)):
-        hits, n = Counter(k for row in rows for k, ok in row.items() if ok), len(rows)
-        print(f"| {name} ({n}) | " + " | ".join(f"{hits[k]}/{n} ({hits[k] / n:.0%})" for k in ATTRIBUTES) + " |")
-    if a.oracle:
-        print(f"oracle shape (real features): {oracle_shape(a, latent_g, decode)}/{a.oracle}")
+        for seed, (text, want) in enumerate(prompts(a.prompts, a.extra)):
+            frames = generate(models, text, seed, a.semantic_noise)
+            seen = read_video(frames)
+            rows.append(
+                {**{k: getattr(seen, k) == getattr(want, k) for k in ATTRIBUTES}, "one_piece": one_piece(frames)}
+            )
+        if rows:
+            short_table(rows, len(DEMO_PROMPTS) if a.prompts == "demo" else 0)
+        if a.long:
+            long_table(models, a.long, a.semantic_noise)
+        if a.oracle:
+            print(f"oracle shape (real features): {oracle_shape(a, latent_g, models[3])}/{a.oracle}")
 
 
 def oracle_shape(a: argparse.Namespace, latent_g, decode) -> int:

@@ -16,7 +16,9 @@ start=$(date +%s)
 pids=()
 stamp() { echo "[toy] $1 ($(( ($(date +%s) - start) / 60 )) min)"; }
 
-[ -f "$work/dataset.safetensors" ] || "$py" scripts/toy/make_dataset.py --out "$work/dataset.safetensors" --clips 1000
+# TOY_CAPTIONS=varied: captions from many templates and synonyms (issue 17); the shipped models used "templated".
+[ -f "$work/dataset.safetensors" ] || "$py" scripts/toy/make_dataset.py --out "$work/dataset.safetensors" --clips 1000 \
+  --captions "${TOY_CAPTIONS:-templated}"
 stamp "dataset"
 # VAE: 32-px crops of 5-frame clips (cheap), then 17-frame clips so the causal cache of later chunks is trained.
 # One thread per process: two processes with two OpenMP threads each on two cores run ~10x slower.

@@ -77,13 +77,26 @@ def _radial_shape(mask: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor, xs: to
     return "triangle" if three > four else "square"
 
 
+def foreground(frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(background colour (3,), distance from it (T, H, W)) of frames (T, H, W, 3): the background is the median of
+    the frame borders, which the shape covers only in part."""
+    border = torch.cat([frames[:, 0], frames[:, -1], frames[:, :, 0], frames[:, :, -1]], dim=1).reshape(-1, 3)
+    bg = border.median(dim=0).values
+    return bg, (frames - bg).abs().sum(-1)
+
+
+def outline(d: torch.Tensor) -> torch.Tensor | None:
+    """The shape's half-contrast mask in one frame's distance map (H, W), robust to a blurry decoder; None when the
+    frame shows no shape."""
+    m = d > 0.5 * d.max()
+    return None if m.sum() < 4 or d.max() < 0.35 else m
+
+
 def read_video(frames: torch.Tensor) -> Reading:
     """frames (T, H, W, 3) in [0, 1]."""
     frames = frames[..., :3].float()
     t, h, w, _ = frames.shape
-    border = torch.cat([frames[:, 0], frames[:, -1], frames[:, :, 0], frames[:, :, -1]], dim=1).reshape(-1, 3)
-    bg = border.median(dim=0).values
-    diff = (frames - bg).abs().sum(-1)  # (T, H, W)
+    bg, diff = foreground(frames)  # diff: (T, H, W)
     mask = diff > 0.35  # the shape: far from the background colour
     if mask.sum() < 4:
         return Reading(_nearest(bg, BACKGROUNDS), "none", "none", "none")
@@ -92,10 +105,8 @@ def read_video(frames: torch.Tensor) -> Reading:
     votes: dict[str, int] = dict.fromkeys(SHAPES, 0)
     centres = []
     for f in range(t):
-        d = diff[f]
-        m = d > 0.5 * d.max()  # half-contrast outline: robust to a blurry decoder
-        n = m.sum()
-        if n < 4 or d.max() < 0.35:
+        m = outline(diff[f])
+        if m is None:
             centres.append(None)
             continue
         cx, cy = xs[m].mean(), ys[m].mean()

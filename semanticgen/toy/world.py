@@ -37,6 +37,7 @@ class Clip:
     radius: float = 0.16  # fraction of the frame side
     start: tuple[float, float] = (0.5, 0.5)  # centre, as fractions of (width, height)
     speed: float = 0.03  # fraction of the frame side per frame
+    velocity: tuple[float, float] | None = None  # bounce only: (x, y) per frame; None: (speed, 0.7 speed)
 
     @classmethod
     def random(cls, rng: random.Random, bounce: bool = False) -> Clip:
@@ -55,6 +56,25 @@ class Clip:
             speed=rng.uniform(0.025, 0.035),
         )
 
+    @classmethod
+    def random_long(cls, rng: random.Random) -> Clip:
+        """A bouncing clip for minute-long videos: any start inside the walls, a random heading away from the axes
+        (so it bounces off both pairs of walls) and a speed that crosses the frame in 4–7 s at 8 fps, a bounce every
+        few seconds, several per Swin window of the latent stage."""
+        radius = rng.uniform(0.14, 0.19)
+        start = (rng.uniform(radius, 1 - radius), rng.uniform(radius, 1 - radius))
+        speed, heading = rng.uniform(0.012, 0.02), rng.uniform(0.2, 0.8) * math.pi / 2 + rng.randrange(4) * math.pi / 2
+        return cls(
+            shape=rng.choice(SHAPES),
+            colour=rng.choice(list(COLOURS)),
+            background=rng.choice(list(BACKGROUNDS)),
+            motion="bounce",
+            radius=radius,
+            start=start,
+            speed=speed,
+            velocity=(speed * math.cos(heading), speed * math.sin(heading)),
+        )
+
 
 def caption(clip: Clip, rng: random.Random | None = None) -> str:
     template = (rng or random.Random(0)).choice(_TEMPLATES)
@@ -70,7 +90,7 @@ def _centres(clip: Clip, frames: int) -> list[tuple[float, float]]:
     out = []
     for f in range(frames):
         pos = []
-        for p0, v in zip(clip.start, (clip.speed, clip.speed * 0.7), strict=True):
+        for p0, v in zip(clip.start, clip.velocity or (clip.speed, clip.speed * 0.7), strict=True):
             span = hi - lo
             u = (p0 - lo + v * f) % (2 * span)
             pos.append(lo + (u if u <= span else 2 * span - u))
