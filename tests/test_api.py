@@ -50,22 +50,30 @@ def test_workflows_listed_as_templates(server):
     assert not any("api" in n.split("/") for n in names)  # API twins are not templates
 
 
+LAYOUT = ("pos", "size")  # derived from every node's slot and widget counts, so from the host's schemas
+
+
 def pack_view(path, text: str) -> dict:
-    """What the pack controls in a bundled workflow file: the API twin whole; in the UI file our own nodes whole,
-    and of core nodes the type, place, title and the links by input name. A host that changes a core node's
-    schema (CreateVideo's added `bit_depth`, SaveVideo's dynamic `format` combo on current hosts) changes the
-    rest, which the frontend rebuilds from the host's own schema when it loads the file."""
+    """What the pack controls in a bundled workflow file: the API twin whole; in the UI file our own nodes whole but
+    for their layout, of core nodes the type and title, the links by input name, the groups' titles and colours and
+    the rest. A host that changes a core node's schema (CreateVideo's added `bit_depth`, SaveVideo's dynamic
+    `format` combo on current hosts) changes the core nodes' slots and every node's size and place, which the
+    frontend rebuilds from the host's own schema on load; the layout rules (stages left to right, no overlaps) are
+    checked on the files by test_workflows.py and on the live page by the browser test."""
     data = json.loads(text)
     if path.parent.name == "api":
         return data
     names = {(n["id"], k): i["name"] for n in data["nodes"] for k, i in enumerate(n.get("inputs", []))}
     return {
         "nodes": [
-            n if n["type"].startswith("SemanticGen") else {k: n.get(k) for k in ("id", "type", "pos", "title")}
+            {k: v for k, v in n.items() if k not in LAYOUT}
+            if n["type"].startswith("SemanticGen")
+            else {k: n.get(k) for k in ("id", "type", "title")}
             for n in data["nodes"]
         ],
         "links": sorted((src, slot, dst, names[dst, k], t) for _, src, slot, dst, k, t in data["links"]),
-        "rest": {k: v for k, v in data.items() if k not in ("nodes", "links")},
+        "groups": [{k: v for k, v in g.items() if k != "bounding"} for g in data.get("groups", [])],
+        "rest": {k: v for k, v in data.items() if k not in ("nodes", "links", "groups")},
     }
 
 
