@@ -78,14 +78,14 @@ def main() -> None:
     version = (Path(comfyui) / "comfyui_version.py").read_text().split('"')[-2]
     with tempfile.TemporaryDirectory() as tmp:
         rows = {m: run(m, a.frames, a.size, comfyui, Path(tmp)) for m in ("comfyui", "tiled", "chunked")}
-        ref = torch.load(rows["comfyui"]["frames"])
+        ref = torch.load(rows["comfyui"]["frames"], weights_only=True)
         sys.stdout.write(f"ComfyUI {version}: Wan2.1 VAE (dim 8) decode of {a.frames} frames at {a.size}²\n")
         sys.stdout.write(f"{'method':<10} {'time s':>8} {'peak MiB':>9} {'peak/video':>10} {'max |Δ|':>9}\n")
         for name, r in rows.items():
             if "error" in r:
                 sys.stdout.write(f"{name:<10} failed: {r['error']}\n")
                 continue
-            diff = (torch.load(r["frames"]) - ref).abs().max().item()
+            diff = (torch.load(r["frames"], weights_only=True) - ref).abs().max().item()
             ratio = r["peak"] / r["video"]
             line = f"{name:<10} {r['seconds']:>8.2f} {r['peak'] / 2**20:>9.1f} {ratio:>10.2f} {diff:>9.2e}\n"
             sys.stdout.write(line)
