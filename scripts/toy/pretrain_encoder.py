@@ -1,7 +1,12 @@
 """Pre-train the toy semantic encoder: transformers' real Qwen2.5-VL vision tower with a tiny config, aligned
 with text (CLIP-style contrastive loss against frozen MiniLM sentence embeddings of the captions).
 
-    python scripts/toy/pretrain_encoder.py --out models/semanticgen/encoders/toy_encoder.safetensors
+    python scripts/toy/pretrain_encoder.py --data DATASET --out models/semanticgen/encoders/toy_encoder.safetensors
+        [--targets attributes]
+
+Which clips count as positives of a caption: `captions` (soft targets from the captions' MiniLM similarity, the
+shipped encoder) or `attributes` (from the clips' own shape, colour, background and motion: synonyms and word order
+say nothing about a clip, so varied captions must not weaken the targets).
 """
 
 from __future__ import annotations
@@ -32,6 +37,15 @@ TOY_ENCODER = EncoderConfig(
     min_pixels=16 * 16, max_pixels=64 * 64,
 )  # fmt: skip
 FRAMES, FPS, SAMPLE_FPS = 17, 8.0, 4.0
+TARGETS = ("captions", "attributes")
+ATTRIBUTES = ("shape", "colour", "background", "motion")
+
+
+def attribute_similarity(clips: list[dict]) -> torch.Tensor:
+    """(N, N) share of the attributes two clips have in common: 1 on the diagonal and for identical clips."""
+    names = [sorted({c[k] for c in clips}) for k in ATTRIBUTES]
+    codes = torch.tensor([[n.index(c[k]) for k, n in zip(ATTRIBUTES, names, strict=True)] for c in clips])  # (N, 4)
+    return (codes[:, None] == codes[None]).float().mean(-1)
 
 
 def sentence_embedding(text: MiniLMTextEncoder, captions: list[str]) -> torch.Tensor:
@@ -47,6 +61,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--targets", choices=TARGETS, default="captions", help="what makes two clips alike")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)
@@ -55,6 +70,7 @@ def main() -> None:
     idx = sample_frame_indices(FRAMES, FPS, SAMPLE_FPS, TOY_ENCODER.temporal_patch_size)
     with safe_open(str(a.data), framework="pt") as f:
         captions_all = json.loads(f.metadata()["captions"])
+        clips_all = json.loads(f.metadata()["clips"])
         frames_all = f.get_tensor("frames")[:, idx]  # (N, Ts, H, W, 3) uint8, only the sampled frames
     patches_all, grids = zip(*(enc.preprocess(v.float() / 255) for v in frames_all), strict=True)
     text = MiniLMTextEncoder()
@@ -73,8 +89,11 @@ def main() -> None:
         s_emb = s_all[batch]
         t_emb = F.normalize(text_proj(s_emb), dim=-1)
         logits = v_emb @ t_emb.T / 0.07
-        # captions of identical attributes are true positives too: soft targets from caption similarity
-        target = F.softmax(F.normalize(s_emb, dim=-1) @ F.normalize(s_emb, dim=-1).T / 0.02, dim=-1)
+        # clips alike are true positives too: soft targets from caption or attribute similarity
+        if a.targets == "captions":
+            target = F.softmax(F.normalize(s_emb, dim=-1) @ F.normalize(s_emb, dim=-1).T / 0.02, dim=-1)
+        else:
+            target = F.softmax(attribute_similarity([clips_all[i] for i in batch]) / 0.05, dim=-1)
         loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
         opt.zero_grad(set_to_none=True)
         loss.backward()

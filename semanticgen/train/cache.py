@@ -144,3 +144,45 @@ class ShardStream:
 
 def open_cache(folder: str | Path, streaming: bool, seed: int = 0) -> CacheDataset | ShardStream:
     return ShardStream(folder, seed) if streaming else CacheDataset(folder)
+
+
+def write_windows(
+    src: str | Path, out: str | Path, window: int, stride: int, shard_size: int = 500, vae_temporal: int = 4
+) -> list[Path]:
+    """A cache of `window`-latent-frame windows cut from every row of a cache of long clips, at latent offsets 0,
+    stride, 2·stride, …, each with the semantic steps over the same source frames (`window - 1` steps) and the
+    row's text. Training data for a Swin latent stage: windows of one long latent, as inference sees them, not
+    encodings of short clips (Wan's causal VAE treats a clip's first frame specially; offset 0 keeps that window).
+
+    Needs one semantic step per latent frame (`vae_temporal` source frames per step), so latent frame j + k ≥ 1
+    covers the frames just before semantic step j + k, as in a short clip; every window then has the same
+    `step_bounds` (a clip's last, longer step is left out)."""
+    data = CacheDataset(src)
+    bounds = data.meta["step_bounds"]
+    steps, frames = len(bounds) - 1, data.tensors["latents"].shape[2]
+    if any(b - a != vae_temporal for a, b in zip(bounds[:-2], bounds[1:-1], strict=True)):
+        raise ValueError(f"{src}: expected one semantic step per {vae_temporal} frames, got step_bounds {bounds[:6]}…")
+    offsets = list(range(0, min(frames - window, steps - window) + 1, stride))
+    if window < 2 or not offsets:
+        raise ValueError(f"window: expected 2 … {min(frames, steps)} latent frames, got {window}")
+    captions = [c for shard in sorted(Path(src).glob("*.safetensors")) for c in _captions(shard)]
+    rows = [(i, j) for i in range(len(data)) for j in offsets]
+    meta = {"step_bounds": [b - bounds[0] for b in bounds[:window]], "windows": {"window": window, "offsets": offsets}}
+    written = []
+    for n, start in enumerate(range(0, len(rows), shard_size)):
+        part = rows[start : start + shard_size]
+        tensors = {
+            "latents": torch.stack([data.tensors["latents"][i, :, j : j + window] for i, j in part]),
+            "semantic": torch.stack([data.tensors["semantic"][i, :, j : j + window - 1] for i, j in part]),
+            "text": torch.stack([data.tensors["text"][i] for i, _ in part]),
+            "null_text": data.null_text,
+        }
+        shard_meta = meta | {"captions": [captions[i] for i, _ in part]}
+        written.append(write_shard(Path(out) / f"windows-{n:05d}.safetensors", tensors, shard_meta))
+    return written
+
+
+def _captions(shard: Path) -> list[str]:
+    with safe_open(str(shard), framework="pt") as f:
+        meta = f.metadata() or {}
+        return json.loads(meta["captions"]) if "captions" in meta else [""] * f.get_slice("latents").get_shape()[0]

@@ -3,7 +3,8 @@
 Stage `latent`:   latent generator + compressor jointly — flow loss on VAE latents given text and the compressed
                   semantic features (noise-augmented), plus a KL term on the compressor's posterior. With
                   `compressor_path` the compressor is frozen (the KL term is then a constant, logged only): the
-                  latent generator refines in a fixed semantic space.
+                  latent generator refines in a fixed semantic space. `semantic_dropout` steps see text only, so
+                  the same model also generates without semantic planning (1.0: a text-only baseline).
 Stage `semantic`: semantic generator on the frozen compressor's outputs — flow loss given text.
 
 All randomness of step `s` on process `r` comes from a generator seeded with (seed, s, r): a resumed run draws
@@ -34,7 +35,7 @@ from ..compressor import (
 )
 from ..dit import DiTConfig, FeatureNorm, SemanticGenDiT, init_weights, semantic_positions
 from ..dit_io import KIND as DIT_KIND
-from ..dit_io import load_wan_state_dict, read_dit_config, save_dit
+from ..dit_io import load_wan_state_dict, read_dit_config, read_feature_norm, save_dit
 from ..features import SemanticSpace
 from ..flow import add_noise, flow_loss, shift_sigma
 from .cache import CacheDataset, ShardStream, open_cache
@@ -52,7 +53,7 @@ class TrainConfig:
     space: dict = field(default_factory=dict)  # SemanticSpace fields, stored with the exported generators
     compressor_path: str | None = None  # stage semantic: the compressor trained in stage latent; stage latent: keep
     #                                     this compressor frozen (refine a latent generator in a fixed semantic space)
-    init_from: str | None = None  # stage latent: a DiT in Wan2.1's layout to start from (Wan2.1, or our own export)
+    init_from: str | None = None  # a DiT in Wan2.1's layout to start from (Wan2.1, or our own export of this stage)
     steps: int = 1000
     batch_size: int = 16  # per process
     lr: float = 2e-4
@@ -69,6 +70,7 @@ class TrainConfig:
     cfg_dropout: float = 0.1  # share of steps trained on the empty prompt
     kl_weight: float = 1e-4
     semantic_noise_max: float = 0.3  # train-time semantic noise augmentation: strength ~ U(0, max)
+    semantic_dropout: float = 0.0  # stage latent: share of steps without semantic tokens (1: a text-only generator)
     timestep_shift: float = 1.0
     semantic_target: str = "sample"  # stage semantic: "sample" the compressor's posterior, or its "mean"
     normalize_semantic: bool = False  # stage semantic: train on per-channel unit-scale targets (see FeatureNorm)
@@ -79,6 +81,22 @@ class TrainConfig:
     @classmethod
     def load(cls, path: str | Path, **overrides) -> TrainConfig:
         return cls(**{**json.loads(Path(path).read_text()), **overrides})
+
+
+def init_dit(dit: SemanticGenDiT, path: str) -> FeatureNorm | None:
+    """Load `path` into `dit`: our own export (the same config, or refuse) or a plain Wan2.1 DiT (its new semantic
+    keys keep their init). Returns the export's output scale (`feature_norm`), if it has one."""
+    from safetensors.torch import load_file
+
+    name, norm = Path(path).name, None
+    if read_metadata(path).get(KIND_KEY) == DIT_KIND:  # our own export: same architecture, or refuse
+        theirs, _ = read_dit_config(path)  # (tensor shapes alone would miss e.g. num_heads)
+        if theirs != dit.config:
+            raise ValueError(f"init_from: {name} is a DiT of another config ({theirs}); model here: {dit.config}")
+        norm = read_feature_norm(path, theirs)
+    missing = load_wan_state_dict(dit, load_file(path), name)
+    sys.stdout.write(f"initialised from {path}; new keys: {missing}\n")
+    return norm
 
 
 class LatentStage(nn.Module):
@@ -96,17 +114,7 @@ class LatentStage(nn.Module):
         else:
             self.compressor = SemanticCompressor(CompressorConfig(**cfg.compressor))
         if cfg.init_from:
-            from safetensors.torch import load_file
-
-            if read_metadata(cfg.init_from).get(KIND_KEY) == DIT_KIND:  # our own export: same architecture, or refuse
-                theirs, _ = read_dit_config(cfg.init_from)  # (tensor shapes alone would miss e.g. num_heads)
-                if theirs != self.dit.config:
-                    raise ValueError(
-                        f"init_from: {Path(cfg.init_from).name} is a DiT of another config ({theirs}); "
-                        f"model here: {self.dit.config}"
-                    )
-            missing = load_wan_state_dict(self.dit, load_file(cfg.init_from), Path(cfg.init_from).name)
-            sys.stdout.write(f"initialised from {cfg.init_from}; new keys: {missing}\n")
+            init_dit(self.dit, cfg.init_from)
 
     def forward(self, b: dict[str, torch.Tensor], step_bounds: list[int], cfg: TrainConfig) -> dict[str, torch.Tensor]:
         z0 = b["latents"]  # (B, 16, T, H, W)
@@ -116,6 +124,8 @@ class LatentStage(nn.Module):
         space = self.dit.space
         pos = semantic_positions(step_bounds, z_sem.shape[-2:], self.dit.latent_grid(z0.shape), space.vae_temporal)
         pos = pos.to(z0.device)
+        if b["text_only"].item():  # a step without semantic tokens: the same model as a text-to-video generator
+            z_sem = pos = None
 
         def velocity(z_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
             return self.dit(z_t, t * 1000, b["text"], semantic=z_sem, semantic_pos=pos)
@@ -136,7 +146,9 @@ class SemanticStage(nn.Module):
         if cfg.semantic_target not in ("sample", "mean"):
             raise ValueError(f"semantic_target: expected 'sample' or 'mean', got {cfg.semantic_target!r}")
         self.compressor = load_compressor(cfg.compressor_path).requires_grad_(False)
-        if cfg.normalize_semantic:
+        if cfg.init_from:  # e.g. a short-clip semantic generator continued on minute-long clips
+            self.dit.feature_norm = init_dit(self.dit, cfg.init_from)
+        if cfg.normalize_semantic and self.dit.feature_norm is None:  # an init's scale is kept: its outputs use it
             self.dit.feature_norm = self.target_stats(data.chunks("semantic"), cfg.semantic_target)
 
     @torch.no_grad()
@@ -184,6 +196,7 @@ def draw_batch(
     b["eps_semantic"] = torch.randn(sem_shape, generator=g)
     b["semantic_noise"] = torch.rand(n, generator=g) * cfg.semantic_noise_max
     b["noise"] = torch.randn(b["latents"].shape, generator=g)
+    b["text_only"] = torch.rand((), generator=g) < cfg.semantic_dropout  # drawn last: earlier draws stay as they were
     return b
 
 
