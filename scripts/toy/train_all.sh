@@ -41,9 +41,12 @@ trap 'kill $(jobs -p) 2>/dev/null || true' EXIT  # one lane failing stops the ot
     --targets attributes
 ) > "$work/lane_b_data.log" 2>&1 &
 lane_b=$!
-[ -f "$work/vae_a.safetensors" ] || "$py" scripts/toy/train_vae.py --out "$work/vae_a.safetensors" --steps 2400 --batch 8 --crop 32
-[ -f "$work/vae.safetensors" ] || "$py" scripts/toy/train_vae.py --init "$work/vae_a.safetensors" \
-  --out "$work/vae.safetensors" --steps 500 --batch 4 --frames 17 --lr 3e-4
+if [ ! -f "$work/vae.safetensors" ]; then
+  [ -f "$work/vae_a.safetensors" ] || "$py" scripts/toy/train_vae.py --out "$work/vae_a.safetensors" --steps 2400 \
+    --batch 8 --crop 32
+  "$py" scripts/toy/train_vae.py --init "$work/vae_a.safetensors" --out "$work/vae.safetensors" --steps 500 --batch 4 \
+    --frames 17 --lr 3e-4
+fi
 stamp "vae"
 wait "$lane_b" || { cat "$work/lane_b_data.log"; exit 1; }
 stamp "long clips + encoder"
