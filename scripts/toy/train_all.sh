@@ -35,7 +35,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true' EXIT  # one lane failing stops the ot
 # lane B while the VAE trains: the minute-long clips (481 frames) and the encoder
 (
   [ -f "$work/long.safetensors" ] || "$py" scripts/toy/make_dataset.py --out "$work/long.safetensors" --long \
-    --clips  64 --frames 481 --captions "$captions" --seed 1
+    --clips 64 --frames 481 --captions "$captions" --seed 1
   [ -f "$work/encoder.safetensors" ] || "$py" scripts/toy/pretrain_encoder.py \
     --data "$work/dataset.safetensors" --out "$work/encoder.safetensors" --steps 200 --batch 16 \
     --targets attributes
