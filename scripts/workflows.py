@@ -227,7 +227,8 @@ def _demo_models() -> str:
         "What the demo models know: they were trained on a synthetic world, one shape on a plain background "
         f"moving in one direction: shapes {', '.join(SHAPES)}; colours {', '.join(COLOURS)}; backgrounds "
         f"{', '.join(BACKGROUNDS)}; motions {', '.join(MOTIONS)}. Clips of {FRAMES} frames, {SIZE}×{SIZE} px, "
-        f'{FPS:g} fps. Write prompts like "{PROMPT}"; anything else (people, scenes, other words) they cannot draw.'
+        f'{FPS:g} fps. Write prompts like "{PROMPT}", in your own words if you like (they were trained on many '
+        'wordings: "a lemon disc heads left across a grey screen"); anything else (people, scenes) they cannot draw.'
     )
 
 

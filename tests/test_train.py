@@ -146,6 +146,13 @@ def test_two_process_run_resumes_with_identical_continuation(cache, tmp_path):
     assert_same_files(tmp_path / "a/checkpoints/step-00000004", tmp_path / "b/checkpoints/step-00000004", STATE_FILES)
 
 
+def test_two_process_run_with_text_only_steps(cache, tmp_path):
+    """semantic_dropout under DDP: a text-only step leaves the semantic embedding without gradients on every
+    process (they all take rank 0's draw); DDP is told parameters may go unused, else its next step fails."""
+    log = launch_two(config(cache, tmp_path / "a", steps=6, checkpoint_every=6, semantic_dropout=0.5), tmp_path)
+    assert "step 6/6" in log
+
+
 def test_same_seed_same_initialisation(cache, tmp_path):
     from semanticgen.features import SemanticSpace
     from semanticgen.train.trainer import LatentStage

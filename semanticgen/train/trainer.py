@@ -202,6 +202,8 @@ def draw_batch(
 
 def train(cfg: TrainConfig) -> Path:
     """Run (or resume) a stage; returns the run folder holding the exported models."""
+    from accelerate.utils import broadcast
+
     acc = make_accelerator(cfg)
     out = Path(cfg.out)
     data = open_cache(cfg.cache, cfg.streaming, cfg.seed)
@@ -225,6 +227,8 @@ def train(cfg: TrainConfig) -> Path:
         set_lr(opt, cfg, step)
         b = draw_batch(data, cfg, step, acc.process_index, space.channels, acc.num_processes)
         b = {k: v.to(acc.device) for k, v in b.items()}
+        if acc.num_processes > 1:  # a text-only step is one for every process: all take rank 0's draw
+            b["text_only"] = broadcast(b["text_only"].clone())
         with acc.autocast():
             logs = stage(b, bounds, cfg)
         acc.backward(logs["loss"])
@@ -279,10 +283,17 @@ def report(acc, cfg: TrainConfig, done: int, logs: dict, lr: float, rates: dict[
 def make_accelerator(cfg: TrainConfig):
     """accelerate from the launcher's config; `fsdp` also shards CPU processes (see sharded.use_fsdp2)."""
     from accelerate import Accelerator
-    from accelerate.utils import ProjectConfiguration
+    from accelerate.utils import DistributedDataParallelKwargs, ProjectConfiguration
 
     project = ProjectConfiguration(project_dir=cfg.out, logging_dir=str(Path(cfg.out) / "logs"))
-    acc = Accelerator(mixed_precision=cfg.mixed_precision, log_with=cfg.log_with or None, project_config=project)
+    # text-only steps leave the semantic embedding without gradients: DDP must be told parameters may go unused
+    handlers = [DistributedDataParallelKwargs(find_unused_parameters=True)] if cfg.semantic_dropout else []
+    acc = Accelerator(
+        mixed_precision=cfg.mixed_precision,
+        log_with=cfg.log_with or None,
+        project_config=project,
+        kwargs_handlers=handlers,
+    )
     if cfg.fsdp:
         use_fsdp2(acc)
     if cfg.log_with:
