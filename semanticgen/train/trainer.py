@@ -222,17 +222,8 @@ def train(cfg: TrainConfig) -> Path:
     bounds = data.meta["step_bounds"]
     meter = Throughput(cfg.batch_size * acc.num_processes, start)
     for step in range(start, cfg.steps):
-        set_lr(opt, cfg, step)
         b = draw_batch(data, cfg, step, acc.process_index, space.channels, acc.num_processes)
-        b = {k: v.to(acc.device) for k, v in b.items()}
-        with acc.autocast():
-            logs = stage(b, bounds, cfg)
-        acc.backward(logs["loss"])
-        if cfg.grad_clip:  # on the parameters as sharded: the norm is the whole model's
-            logs["grad_norm"] = full(acc.clip_grad_norm_(params, cfg.grad_clip))
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        update_ema(ema, raw, min(cfg.ema_decay, (1 + step) / (10 + step)))
+        logs = train_step(acc, stage, opt, params, ema, b, bounds, cfg, step)
         done = step + 1
         if done % cfg.log_every == 0 or done == cfg.steps:
             report(acc, cfg, done, logs, opt.param_groups[0]["lr"], meter.rates(done, tokens_per_sample(raw, b, cfg)))
@@ -242,6 +233,32 @@ def train(cfg: TrainConfig) -> Path:
     acc.wait_for_everyone()
     acc.end_training()
     return out
+
+
+def train_step(
+    acc,
+    stage: nn.Module,
+    opt,
+    params: list[torch.Tensor],
+    ema: dict[str, torch.Tensor],
+    b: dict[str, torch.Tensor],
+    bounds: list[int],
+    cfg: TrainConfig,
+    step: int,
+) -> dict[str, torch.Tensor]:
+    """One optimizer step of the prepared `stage` on batch `b`, then the EMA update; returns the step's logs.
+    (The training memory planner, `planner.py`, is checked against this function's measured peak.)"""
+    set_lr(opt, cfg, step)
+    b = {k: v.to(acc.device) for k, v in b.items()}
+    with acc.autocast():
+        logs = stage(b, bounds, cfg)
+    acc.backward(logs["loss"])
+    if cfg.grad_clip:  # on the parameters as sharded: the norm is the whole model's
+        logs["grad_norm"] = full(acc.clip_grad_norm_(params, cfg.grad_clip))
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    update_ema(ema, acc.unwrap_model(stage), min(cfg.ema_decay, (1 + step) / (10 + step)))
+    return logs
 
 
 @dataclass
