@@ -43,7 +43,7 @@ import torch
 from ..compressor import CompressorConfig, SemanticCompressor
 from ..dit import DiTConfig, SemanticGenDiT
 from ..features import SemanticSpace
-from ..memory import GiB, Settings, dit_block_bytes, dit_weight_bytes, latent_tokens, semantic_tokens, weight_bytes
+from ..memory import Settings, dit_block_bytes, dit_weight_bytes, latent_tokens, semantic_tokens, weight_bytes
 
 FP32 = 4
 MIXED = ("bf16", "fp16")
@@ -281,6 +281,7 @@ def plan(c: TrainMemoryConfig) -> TrainMemory:
 # --- the README table ------------------------------------------------------------------------------------------
 
 CARDS = (24, 48, 80)  # GB cards (10⁹ bytes, as sold)
+GB = 10**9
 WAN = {
     "Wan2.1-1.3B": DiTConfig.wan21_1_3b(semantic_dim=64),
     "Wan2.1-14B": DiTConfig.wan21_14b(semantic_dim=64),
@@ -291,7 +292,7 @@ REAL_COMPRESSOR = CompressorConfig(in_dim=2048, out_dim=64)
 
 def fits(peak: int) -> str:
     """The smallest card of CARDS that holds `peak` bytes (a GB card's usable memory taken as its nominal size)."""
-    return next((f"{gb} GB" for gb in CARDS if peak <= gb * 10**9), "none")
+    return next((f"{gb} GB" for gb in CARDS if peak <= gb * GB), "none")
 
 
 def table_rows() -> list[tuple[str, ...]]:
@@ -317,9 +318,9 @@ def table_rows() -> list[tuple[str, ...]]:
                             f"{m.tokens:,}",
                             str(shards),
                             "on" if ckpt else "off",
-                            f"{m.state / GiB:.1f}",
-                            f"{(m.activations + m.casts + m.unsharded) / GiB:.1f}",
-                            f"{m.peak / GiB:.1f}",
+                            f"{m.state / GB:.1f}",
+                            f"{(m.activations + m.casts + m.unsharded) / GB:.1f}",
+                            f"{m.peak / GB:.1f}",
                             fits(m.peak),
                         )
                     )
@@ -339,7 +340,7 @@ def lora_rows() -> list[tuple[str, ...]]:
             )
             m = plan(c)
             what = f"LoRA rank {rank}" if rank else "full fine-tuning"
-            rows.append((what, "on" if ckpt else "off", f"{m.state / GiB:.1f}", f"{m.peak / GiB:.1f}", fits(m.peak)))
+            rows.append((what, "on" if ckpt else "off", f"{m.state / GB:.1f}", f"{m.peak / GB:.1f}", fits(m.peak)))
     return rows
 
 
@@ -348,31 +349,26 @@ def markdown(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
 
 
+TABLE_HEADER = (
+    "model",
+    "frames × size",
+    "tokens",
+    "FSDP shards",
+    "checkpointing",
+    "weights + AdamW + EMA",
+    "activations + casts + gathered",
+    "peak GB",
+    "smallest card",
+)
+LORA_HEADER = ("Wan2.1-1.3B, 81 × 480×832, 1 GPU", "checkpointing", "weights + AdamW + EMA", "peak GB", "smallest card")
+
+
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description="Training memory per device (GiB) for Wan2.1-size latent generators.")
-    ap.add_argument("--table", action="store_true", help="print the README/docs tables (markdown)")
+    ap = argparse.ArgumentParser(description="Training memory per device (GB) for Wan2.1-size latent generators.")
+    ap.add_argument("--table", action="store_true", help="print the docs tables (markdown; the default)")
     ap.parse_args(argv)
-    print(
-        markdown(
-            (
-                "model",
-                "frames × size",
-                "tokens",
-                "FSDP shards",
-                "checkpointing",
-                "state",
-                "activations +",
-                "peak GiB",
-                "smallest card",
-            ),
-            table_rows(),
-        )
-    )
-    print(
-        markdown(
-            ("Wan2.1-1.3B, 81 × 480×832, 1 GPU", "checkpointing", "state", "peak GiB", "smallest card"), lora_rows()
-        )
-    )
+    print(markdown(TABLE_HEADER, table_rows()))
+    print(markdown(LORA_HEADER, lora_rows()))
 
 
 if __name__ == "__main__":
