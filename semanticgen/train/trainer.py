@@ -202,8 +202,6 @@ def draw_batch(
 
 def train(cfg: TrainConfig) -> Path:
     """Run (or resume) a stage; returns the run folder holding the exported models."""
-    from accelerate.utils import broadcast
-
     acc = make_accelerator(cfg)
     out = Path(cfg.out)
     data = open_cache(cfg.cache, cfg.streaming, cfg.seed)
@@ -224,19 +222,8 @@ def train(cfg: TrainConfig) -> Path:
     bounds = data.meta["step_bounds"]
     meter = Throughput(cfg.batch_size * acc.num_processes, start)
     for step in range(start, cfg.steps):
-        set_lr(opt, cfg, step)
         b = draw_batch(data, cfg, step, acc.process_index, space.channels, acc.num_processes)
-        b = {k: v.to(acc.device) for k, v in b.items()}
-        if acc.num_processes > 1:  # a text-only step is one for every process: all take rank 0's draw
-            b["text_only"] = broadcast(b["text_only"].clone())
-        with acc.autocast():
-            logs = stage(b, bounds, cfg)
-        acc.backward(logs["loss"])
-        if cfg.grad_clip:  # on the parameters as sharded: the norm is the whole model's
-            logs["grad_norm"] = full(acc.clip_grad_norm_(params, cfg.grad_clip))
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        update_ema(ema, raw, min(cfg.ema_decay, (1 + step) / (10 + step)))
+        logs = train_step(acc, stage, opt, params, ema, b, bounds, cfg, step)
         done = step + 1
         if done % cfg.log_every == 0 or done == cfg.steps:
             report(acc, cfg, done, logs, opt.param_groups[0]["lr"], meter.rates(done, tokens_per_sample(raw, b, cfg)))
@@ -246,6 +233,36 @@ def train(cfg: TrainConfig) -> Path:
     acc.wait_for_everyone()
     acc.end_training()
     return out
+
+
+def train_step(
+    acc,
+    stage: nn.Module,
+    opt,
+    params: list[torch.Tensor],
+    ema: dict[str, torch.Tensor],
+    b: dict[str, torch.Tensor],
+    bounds: list[int],
+    cfg: TrainConfig,
+    step: int,
+) -> dict[str, torch.Tensor]:
+    """One optimizer step of the prepared `stage` on batch `b`, then the EMA update; returns the step's logs.
+    (The training memory planner, `planner.py`, is checked against this function's measured peak.)"""
+    from accelerate.utils import broadcast
+
+    set_lr(opt, cfg, step)
+    b = {k: v.to(acc.device) for k, v in b.items()}
+    if acc.num_processes > 1:  # a text-only step is one for every process: all take rank 0's draw
+        b["text_only"] = broadcast(b["text_only"].clone())
+    with acc.autocast():
+        logs = stage(b, bounds, cfg)
+    acc.backward(logs["loss"])
+    if cfg.grad_clip:  # on the parameters as sharded: the norm is the whole model's
+        logs["grad_norm"] = full(acc.clip_grad_norm_(params, cfg.grad_clip))
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    update_ema(ema, acc.unwrap_model(stage), min(cfg.ema_decay, (1 + step) / (10 + step)))
+    return logs
 
 
 @dataclass
