@@ -26,6 +26,7 @@ PACK_NODES = {
     "SemanticGenBuildCache",
     "SemanticGenSemanticModelLoader",
     "SemanticGenLatentModelLoader",
+    "SemanticGenWanLatentModelLoader",
     "SemanticGenEmptySemanticLatent",
     "SemanticGenSemanticFromLatent",
     "SemanticGenSemanticConditioning",
