@@ -91,6 +91,7 @@ def run_training(name: str, work: Path, **overrides) -> dict:
     return {
         "out": work / name,
         "seconds": time.perf_counter() - start,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,  # unlike wall time, not stretched by other processes
         "peak_rss_mib": usage.ru_maxrss / 1024,  # Linux: KiB
         "checkpoint_mib": sum(f.stat().st_size for f in ckpt.iterdir()) / 2**20,
         "trainable": sum(
@@ -187,7 +188,7 @@ def main() -> None:
     data, truth, decode = CacheDataset(held), heldout_truth(a.cache, a.dataset), comfy_vae_decoder()
     deliverables = {"lora": ("lora.safetensors", "semantic_embedding.safetensors")}
     head = "| run | steps | DiT weights trained | held-out flow loss | colour / background / shape / motion"
-    print(f"{head} ({a.clips} held-out clips) | deliverable MiB | checkpoint MiB | peak RSS MiB | time |")
+    print(f"{head} ({a.clips} held-out clips) | deliverable MiB | checkpoint MiB | peak RSS MiB | wall / CPU time |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, r in runs.items():
         out = r["out"]
@@ -199,7 +200,11 @@ def main() -> None:
         adh = " / ".join(f"{v:.0%}" for v in adherence(gen, compressor, data, truth, a.clips, decode).values())
         steps = a.base_steps if name == "base" else a.steps
         cells = [name, str(steps), f"{r['trainable']:,}", f"{loss:.4f}", adh, f"{size:.2f}"]
-        cells += [f"{r['checkpoint_mib']:.2f}", f"{r['peak_rss_mib']:.0f}", f"{r['seconds']:.0f} s"]
+        cells += [
+            f"{r['checkpoint_mib']:.2f}",
+            f"{r['peak_rss_mib']:.0f}",
+            f"{r['seconds']:.0f} s / {r['cpu_seconds']:.0f} s",
+        ]
         print("| " + " | ".join(cells) + " |", flush=True)
 
 
