@@ -38,6 +38,7 @@ PACK_NODES = {
     "SemanticGenBuildCache",
     "SemanticGenSemanticModelLoader",
     "SemanticGenLatentModelLoader",
+    "SemanticGenWanLatentModelLoader",
     "SemanticGenEmptySemanticLatent",
     "SemanticGenSemanticFromLatent",
     "SemanticGenSemanticConditioning",
