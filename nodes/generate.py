@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import comfy.latent_formats
 import comfy.model_management as mm
@@ -60,19 +61,29 @@ CATEGORY = "SemanticGen/generate"
 def load_generator(key: str, name: str, dtype: str, blocks_to_swap: int, role: str) -> SemanticGenDiT:
     """The checkpoint as a SemanticGenDiT in ComfyUI's choice of layers (the loaders' one place of loading)."""
     path = resolve_model(key, name, "model_name")
+    model = build_generator(lambda **kw: load_dit(path, **kw), dtype, blocks_to_swap, "model_name", name)
+    is_latent = bool(model.config.semantic_dim)
+    if is_latent != (role == "latent"):
+        other = "latent" if is_latent else "semantic"
+        raise ValueError(f"model_name: {name} is a {other} generator; load it with the {other} generator loader")
+    return model
+
+
+def build_generator(
+    load: Callable[..., SemanticGenDiT], dtype: str, blocks_to_swap: int, input_name: str | None, name: str
+) -> SemanticGenDiT:
+    """`load(dtype=, operations=, compute_dtype=)` (a library loader) in the dtypes and layers ComfyUI picks for its
+    device, with block swap; a CheckpointError becomes a ValueError naming `input_name` (None: the loader's
+    messages name the inputs themselves)."""
     device = mm.get_torch_device()
     storage, compute = pick_dtypes(dtype, device)
     try:
         # ComfyUI's choice of layers: plain ones when weights are stored in the compute dtype (its partial loading
         # switches any it leaves offloaded to casting), casting ones (manual_cast) otherwise, e.g. fp8 storage
         ops = comfy.ops.pick_operations(storage, compute, load_device=device)
-        model = load_dit(path, dtype=storage, operations=ops, compute_dtype=compute)
+        model = load(dtype=storage, operations=ops, compute_dtype=compute)
     except CheckpointError as e:
-        raise ValueError(f"model_name: {e}") from e
-    is_latent = bool(model.config.semantic_dim)
-    if is_latent != (role == "latent"):
-        other = "latent" if is_latent else "semantic"
-        raise ValueError(f"model_name: {name} is a {other} generator; load it with the {other} generator loader")
+        raise ValueError(f"{input_name}: {e}" if input_name else str(e)) from e
     enable_block_swap(model, blocks_to_swap, pin=device.type == "cuda")
     log.info(
         "SemanticGen: %s: weights %s, compute %s on %s, %d of %d blocks swapped to host",
@@ -95,16 +106,20 @@ def _loader_schema(node_id: str, title: str, key: str, output, what: str) -> io.
         inputs=[
             io.Combo.Input("model_name", options=list_models(key), tooltip=f"The {what} checkpoint."),
             dtype_input(fp8=True),
-            io.Int.Input(
-                "blocks_to_swap",
-                default=0,
-                min=0,
-                max=100,
-                tooltip="Blocks kept in host memory and streamed to the GPU one at a time (the next one is copied "
-                "while the current one runs). More = less VRAM, slower. See the Memory Plan node.",
-            ),
+            blocks_to_swap_input(),
         ],
         outputs=[output.Output(display_name="model")],
+    )
+
+
+def blocks_to_swap_input() -> io.Int.Input:
+    return io.Int.Input(
+        "blocks_to_swap",
+        default=0,
+        min=0,
+        max=100,
+        tooltip="Blocks kept in host memory and streamed to the GPU one at a time (the next one is copied "
+        "while the current one runs). More = less VRAM, slower. See the Memory Plan node.",
     )
 
 

@@ -21,6 +21,7 @@ FOLDERS = {  # folder_paths key -> sub-folder of ComfyUI's models dir
     "semanticgen_compressors": "semanticgen/compressors",
     "semanticgen_semantic_generators": "semanticgen/semantic_generators",
     "semanticgen_latent_generators": "semanticgen/latent_generators",
+    "semanticgen_semantic_embeddings": "semanticgen/semantic_embeddings",  # the adapter recipe's, beside its LoRA
 }
 EXTENSIONS = {".safetensors"}
 DTYPES = {"auto": None, "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -112,7 +113,7 @@ def decode_video(video, error: str):
 def resolve_model(key: str, name: str, input_name: str, folders: bool = False) -> Path:
     """Full path of a listed model. Only names the folder lists are accepted: no traversal, no absolute paths."""
     if name not in list_models(key, folders):
-        sub = FOLDERS[key]
+        sub = FOLDERS.get(key, key)  # ours, or one of ComfyUI's own folders (e.g. diffusion_models)
         raise ValueError(f"{input_name}: {name!r} is not a model in models/{sub} (put it there and refresh)")
     for base in folder_paths.get_folder_paths(key):
         path = Path(base) / name

@@ -4,16 +4,27 @@ connect them (an empty semantic latent, semantic features back from a LATENT, se
 from __future__ import annotations
 
 import comfy.latent_formats
+import comfy.model_management as mm
 import torch
 from comfy_api.latest import io
 
+from ..semanticgen.adapter import load_wan_with_embedding
 from ..semanticgen.features import SemanticSpace, SemanticVideo
 from ..semanticgen.pipeline import latent_shape
-from .generate import LatentGeneratorLoader, SemanticGeneratorLoader, _GeneratorLoader
+from .generate import (
+    LatentGeneratorLoader,
+    SemanticGeneratorLoader,
+    _GeneratorLoader,
+    blocks_to_swap_input,
+    build_generator,
+)
+from .models import check_choices, dtype_input, dtype_options, list_models, resolve_model
 from .native import (
+    DEFAULT_SHIFT,
     attach_semantic,
     dit_of,
     empty_semantic_latent,
+    load_native,
     noised_semantic,
     semantic_from_latent,
     with_window,
@@ -44,6 +55,61 @@ class LatentModelLoader(_GeneratorLoader):
     NODE_ID, TITLE, KEY = "SemanticGenLatentModelLoader", "Load Latent Generator (MODEL)", LatentGeneratorLoader.KEY
     OUTPUT, ROLE = io.Model, "latent"
     WHAT = "latent generator as a native MODEL (stage 2, for KSampler with Semantic Conditioning)"
+
+
+WAN_FOLDER, EMBEDDING_FOLDER = "diffusion_models", "semanticgen_semantic_embeddings"
+
+
+class WanLatentModelLoader(io.ComfyNode):
+    """The adapter recipe's latent generator: the user's Wan2.1 DiT plus a trained semantic embedding, as a MODEL
+    for core's LoraLoaderModelOnly (the recipe's LoRA) and samplers."""
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="SemanticGenWanLatentModelLoader",
+            display_name="Load Wan2.1 + Semantic Embedding (MODEL)",
+            category=CATEGORY,
+            description="A latent generator from your own Wan2.1 T2V DiT (models/diffusion_models) and the "
+            "semantic_embedding.safetensors a LoRA training run wrote (models/semanticgen/semantic_embeddings). "
+            "Apply the run's lora.safetensors with core's LoraLoaderModelOnly at strength 1, then Semantic "
+            "Conditioning and KSampler as for any latent generator MODEL.",
+            inputs=[
+                io.Combo.Input(
+                    "wan_model",
+                    options=list_models(WAN_FOLDER),
+                    tooltip="The Wan2.1 T2V DiT the LoRA was trained on (ComfyUI's single-file layout, e.g. "
+                    "wan2.1_t2v_1.3B_fp16.safetensors): every key but the semantic embedding, in the sizes "
+                    "the embedding file records.",
+                ),
+                io.Combo.Input(
+                    "semantic_embedding",
+                    options=list_models(EMBEDDING_FOLDER),
+                    tooltip="semantic_embedding.safetensors from the same training run as the LoRA: the "
+                    "in-context semantic tokens' embedding, with the DiT config and semantic space it was trained in.",
+                ),
+                dtype_input(fp8=True),
+                blocks_to_swap_input(),
+            ],
+            outputs=[io.Model.Output(display_name="model")],
+        )
+
+    @classmethod
+    def validate_inputs(cls, wan_model: str, semantic_embedding: str, dtype: str) -> bool | str:
+        return check_choices(
+            wan_model=(wan_model, list_models(WAN_FOLDER)),
+            semantic_embedding=(semantic_embedding, list_models(EMBEDDING_FOLDER)),
+            dtype=(dtype, dtype_options(fp8=True)),
+        )
+
+    @classmethod
+    def execute(cls, wan_model: str, semantic_embedding: str, dtype: str, blocks_to_swap: int = 0) -> io.NodeOutput:
+        wan = resolve_model(WAN_FOLDER, wan_model, "wan_model")
+        embedding = resolve_model(EMBEDDING_FOLDER, semantic_embedding, "semantic_embedding")
+        dit = build_generator(
+            lambda **kw: load_wan_with_embedding(wan, embedding, **kw), dtype, blocks_to_swap, None, wan_model
+        )  # its errors name wan_model or semantic_embedding
+        return io.NodeOutput(load_native(dit, DEFAULT_SHIFT, mm.get_torch_device(), mm.unet_offload_device()))
 
 
 def video_inputs() -> list:
@@ -184,6 +250,7 @@ class SwinAttention(io.ComfyNode):
 NODES = [
     SemanticModelLoader,
     LatentModelLoader,
+    WanLatentModelLoader,
     EmptySemanticLatent,
     SemanticFromLatent,
     SemanticConditioning,

@@ -50,12 +50,13 @@ def read_feature_norm(path, config: DiTConfig) -> FeatureNorm | None:
     return norm
 
 
-def read_dit_config(path) -> tuple[DiTConfig, SemanticSpace | None]:
-    """Config and semantic space from a checkpoint's metadata alone (no tensors read): what the planner needs."""
+def read_dit_config(path, kind: str = KIND) -> tuple[DiTConfig, SemanticSpace | None]:
+    """Config and semantic space from a checkpoint's metadata alone (no tensors read): what the planner needs.
+    `kind`: a DiT checkpoint, or another file that records a DiT's config (the adapter's semantic embedding)."""
     name = Path(path).name
     meta = read_metadata(path)
-    if meta.get(KIND_KEY) != KIND:
-        raise CheckpointError(f"{name}: expected a SemanticGen {KIND} checkpoint, found {meta.get(KIND_KEY, 'none')}")
+    if meta.get(KIND_KEY) != kind:
+        raise CheckpointError(f"{name}: expected a SemanticGen {kind} checkpoint, found {meta.get(KIND_KEY, 'none')}")
     try:
         config = config_from_dict(DiTConfig, json.loads(meta.get(CONFIG_KEY, "{}")), name)
         space = config_from_dict(SemanticSpace, json.loads(meta["space"]), name) if "space" in meta else None
@@ -97,22 +98,43 @@ def load_dit(
     matrix as it is used."""
     config, space = read_dit_config(path)
     state, _ = load_checkpoint(path, kind=KIND)
-    name = Path(path).name
+    model = assemble_dit(config, space, state, Path(path).name, dtype, operations, compute_dtype)
+    model.feature_norm = read_feature_norm(path, config)
+    return model
+
+
+def assemble_dit(
+    config: DiTConfig,
+    space: SemanticSpace | None,
+    state: dict[str, torch.Tensor],
+    source: str,
+    dtype: torch.dtype = torch.float32,
+    operations: ModuleType = nn,
+    compute_dtype: torch.dtype | None = None,
+) -> SemanticGenDiT:
+    """A DiT of `config` holding `state` (every key, checked), in eval mode, stored and computed as `load_dit`
+    describes."""
     with torch.device("meta"):
         model = SemanticGenDiT(config, operations, space)
-    check_state_dict(model, state, name)
+    check_state_dict(model, state, source)
     model.load_state_dict(state, assign=True)
-    model.feature_norm = read_feature_norm(path, config)
     model.compute_dtype = compute_dtype or dtype
     return cast_weights(model, dtype, compute_dtype if compute_dtype not in (None, dtype) else None).eval()
+
+
+def strip_wan_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A Wan2.1 DiT state dict under our keys: ComfyUI's single-file layout may prefix them with
+    `model.diffusion_model.` or `diffusion_model.` (anything outside that prefix is not the DiT)."""
+    for prefix in ("model.diffusion_model.", "diffusion_model."):
+        if any(k.startswith(prefix) for k in state):
+            return {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
+    return state
 
 
 def load_wan_state_dict(model: SemanticGenDiT, state: dict[str, torch.Tensor], source: str = "checkpoint") -> list[str]:
     """Initialise from a plain Wan2.1 DiT (ComfyUI single-file layout, optional `model.diffusion_model.`
     prefix). Returns the keys that Wan2.1 does not have (the new semantic keys), which keep their init."""
-    for prefix in ("model.diffusion_model.", "diffusion_model."):
-        if any(k.startswith(prefix) for k in state):
-            state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    state = strip_wan_prefix(state)
     own = model.state_dict()
     unexpected = sorted(set(state) - set(own))
     if unexpected:

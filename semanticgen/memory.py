@@ -61,6 +61,12 @@ def _dit_weight_bytes(config: str, dtype: torch.dtype, small: torch.dtype | None
         return weight_bytes(SemanticGenDiT(DiTConfig(**json.loads(config))), dtype, small)
 
 
+def dit_block_bytes(config: DiTConfig, dtype: torch.dtype = torch.bfloat16, small: torch.dtype | None = None) -> int:
+    """Bytes of one transformer block (all blocks of a config are alike)."""
+    one, none = (replace(config, num_layers=n) for n in (1, 0))
+    return dit_weight_bytes(one, dtype, small) - dit_weight_bytes(none, dtype, small)
+
+
 def encoder_weight_bytes(config: EncoderConfig, dtype: torch.dtype = torch.bfloat16) -> int:
     from transformers.models.qwen2_5_vl.modeling_qwen2_5_vl import Qwen2_5_VisionTransformerPretrainedModel
 
@@ -151,9 +157,7 @@ def window_tokens(config: DiTConfig, space: SemanticSpace, s: Settings) -> int:
 def dit_stage(name: str, config: DiTConfig, tokens: int, window_tokens: int | None, s: Settings) -> StageEstimate:
     small = s.compute_dtype if s.weight_dtype != s.compute_dtype else None  # as `dit_io.load_dit` stores them
     total = dit_weight_bytes(config, s.weight_dtype, small)
-    block = dit_weight_bytes(replace(config, num_layers=1), s.weight_dtype, small) - dit_weight_bytes(
-        replace(config, num_layers=0), s.weight_dtype, small
-    )
+    block = dit_block_bytes(config, s.weight_dtype, small)
     swapped = min(s.blocks_to_swap, config.num_layers)
     resident = total - swapped * block + min(2, swapped) * block  # two slots take turns with the swapped blocks
     act = s.batch * dit_activation_bytes(config, tokens, window_tokens, s.compute_dtype, s.weight_dtype)

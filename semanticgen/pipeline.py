@@ -189,9 +189,51 @@ def generate_latent(
     space, shape = check_latent_request(model, positive, negative, sem, semantic_noise, opts, window)
     z_sem = noise_semantic(sem.features, semantic_noise, cpu_noise(tuple(sem.features.shape), opts.seed + 1))
     pos = semantic_positions(sem.step_bounds(), sem.grid, model.latent_grid(shape), space.vae_temporal)
+    return _sample_latent(model, positive, negative, shape, opts, callback, window, z_sem, pos)
+
+
+def generate_text_latent(
+    model: SemanticGenDiT,
+    positive: torch.Tensor,
+    negative: torch.Tensor | None,
+    frames: int,
+    height: int,
+    width: int,
+    opts: SamplingOptions,
+    callback: Callback | None = None,
+    window: int | None = None,
+) -> torch.Tensor:
+    """Stage 2 without semantic planning: text -> normalised VAE latents, no semantic tokens. What a latent
+    generator trained with `semantic_dropout` does alone: the long-video comparison's Swin-only baseline."""
+    space = model.space or SemanticSpace(channels=model.config.semantic_dim)
+    patch = model.config.patch_size
+    check_video_size(frames, height, width, space, space.vae_spatial * patch[1])
+    check_options(opts)
+    check_context(positive, model, "positive")
+    check_context(negative, model, "negative", positive.shape[0])
+    if window is not None:
+        window_in_tokens(window, patch[0])
+    check_memory(model, Settings(width, height, frames, window, batch=positive.shape[0]), opts)
+    _, gh, gw = space.latent_grid(frames, height, width, patch)
+    shape = (positive.shape[0], model.config.in_dim, space.latent_frames(frames), gh * patch[1], gw * patch[2])
+    return _sample_latent(model, positive, negative, shape, opts, callback, window)
+
+
+def _sample_latent(
+    model: SemanticGenDiT,
+    positive: torch.Tensor,
+    negative: torch.Tensor | None,
+    shape: tuple[int, ...],
+    opts: SamplingOptions,
+    callback: Callback | None,
+    window: int | None,
+    semantic: torch.Tensor | None = None,
+    semantic_pos: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Sample a (B, C, T, H, W) latent with CFG from noise seeded by `opts.seed` (drawn on the CPU)."""
     velocity = cfg_velocity(
-        _velocity(model, positive, opts, z_sem, pos, window=window),
-        _velocity(model, negative, opts, z_sem, pos, window=window) if negative is not None else None,
+        _velocity(model, positive, opts, semantic, semantic_pos, window=window),
+        _velocity(model, negative, opts, semantic, semantic_pos, window=window) if negative is not None else None,
         opts.cfg,
     )
     noise = cpu_noise(shape, opts.seed).to(_placement(model, opts)[0])

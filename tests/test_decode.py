@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 import types
 from types import SimpleNamespace
 
 import pytest
 import torch
-from server_harness import ROOT
+from server_harness import ROOT, load_module
 from tiny import tiny_wan_vae_state
 
 pytestmark = pytest.mark.comfy
-
-
-def load(name: str, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +84,7 @@ def test_chunking_matters_without_the_carried_cache(decode, vae, latent, one_sho
 
 
 def test_node_outputs_image_frames_like_vae_decode(comfy_modules, decode, vae, latent):
-    comfy_nodes = load("comfyui_nodes", comfy_modules / "nodes.py")  # by path: `nodes` may name this pack's package
+    comfy_nodes = load_module("comfyui_nodes", comfy_modules / "nodes.py")
     out = decode.ChunkedVAEDecode.execute(vae=vae, samples={"samples": latent}, chunk=2)
     (images,) = out.result
     (reference,) = comfy_nodes.VAEDecode().decode(vae, {"samples": latent})

@@ -4,12 +4,12 @@ ModelSamplingSD3; ComfyUI's partial loading."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 
 import pytest
 import torch
 from safetensors.torch import save_file
+from server_harness import load_module
 
 pytestmark = pytest.mark.comfy
 
@@ -19,21 +19,14 @@ SETTINGS = dict(seed=3, steps=10, cfg=3.0)
 CLOSE = dict(rtol=1e-4, atol=1e-4)
 
 
-def load(name: str, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def core(comfy_modules):
     """ComfyUI's own nodes.py (by path: `nodes` may name this pack's package) and its model patch nodes."""
-    core_nodes = load("comfyui_nodes", comfy_modules / "nodes.py")
+    core_nodes = load_module("comfyui_nodes", comfy_modules / "nodes.py")
     saved = sys.modules.get("nodes")
     sys.modules["nodes"] = core_nodes  # nodes_model_advanced imports ComfyUI's `nodes`, not this pack's package
     try:
-        return core_nodes, load(
+        return core_nodes, load_module(
             "comfyui_nodes_model_advanced", comfy_modules / "comfy_extras" / "nodes_model_advanced.py"
         )
     finally:

@@ -146,6 +146,13 @@ def test_two_process_run_resumes_with_identical_continuation(cache, tmp_path):
     assert_same_files(tmp_path / "a/checkpoints/step-00000004", tmp_path / "b/checkpoints/step-00000004", STATE_FILES)
 
 
+def test_two_process_run_with_text_only_steps(cache, tmp_path):
+    """semantic_dropout under DDP: a text-only step leaves the semantic embedding without gradients on every
+    process (they all take rank 0's draw); DDP is told parameters may go unused, else its next step fails."""
+    log = launch_two(config(cache, tmp_path / "a", steps=6, checkpoint_every=6, semantic_dropout=0.5), tmp_path)
+    assert "step 6/6" in log
+
+
 def test_same_seed_same_initialisation(cache, tmp_path):
     from semanticgen.features import SemanticSpace
     from semanticgen.train.trainer import LatentStage
@@ -216,6 +223,95 @@ def test_semantic_stage_trains_at_unit_scale_and_samples_back(cache, tmp_path, t
     scaled = generate_semantic(generator, text, None, 9, 64, 64, opts).features
     generator.feature_norm = None
     assert torch.allclose(scaled, norm.denormalize(generate_semantic(generator, text, None, 9, 64, 64, opts).features))
+
+
+def test_semantic_stage_continues_from_an_export_at_its_scale(cache, tmp_path):
+    """init_from on stage semantic (a short-clip generator continued on long clips): the weights start from the
+    export and its output scale (`feature_norm`) is kept, not recomputed from the new cache."""
+    from semanticgen.dit_io import load_dit, save_dit
+
+    compressor = train(config(cache, tmp_path / "latent", steps=2)) / "compressor.safetensors"
+    model = dict(MODEL, in_dim=8, out_dim=8, patch_size=(1, 1, 1), semantic_dim=0)
+    semantic = dict(stage="semantic", compressor_path=str(compressor), model=model, normalize_semantic=True)
+    first = train(config(cache, tmp_path / "a", steps=2, **semantic)) / "semantic_generator.safetensors"
+    start = train(config(cache, tmp_path / "b0", steps=0, init_from=str(first), seed=7, **semantic))
+    g0, g_start = load_file(str(first)), load_file(str(start / "semantic_generator.safetensors"))
+    assert all(torch.equal(g0[k], g_start[k]) for k in g0), "init_from was not loaded"
+
+    norm = load_dit(first).feature_norm
+    norm.mean[0] += 1.0  # an export whose scale differs from the cache's statistics
+    moved = load_dit(first)
+    moved.feature_norm = norm
+    save_dit(moved, tmp_path / "moved.safetensors")
+    run = train(config(cache, tmp_path / "c", steps=1, init_from=str(tmp_path / "moved.safetensors"), **semantic))
+    assert load_dit(run / "semantic_generator.safetensors").feature_norm == norm
+
+
+def test_semantic_dropout_trains_the_text_only_path(cache, tmp_path, monkeypatch):
+    """semantic_dropout: that share of steps calls the latent generator without semantic tokens (1.0: every step,
+    the Swin-only baseline); 0, the default, never does, and draws every other tensor of a step as before."""
+    from semanticgen.dit import SemanticGenDiT
+    from semanticgen.train.trainer import draw_batch
+
+    calls: list[bool] = []
+    forward = SemanticGenDiT.forward
+
+    def spy(self, x, t, context, semantic=None, **kw):
+        calls.append(semantic is not None)
+        return forward(self, x, t, context, semantic=semantic, **kw)
+
+    monkeypatch.setattr(SemanticGenDiT, "forward", spy)
+    for dropout, expected in ((0.0, {True}), (1.0, {False})):
+        calls.clear()
+        train(config(cache, tmp_path / f"d{dropout}", steps=3, semantic_dropout=dropout))
+        assert set(calls) == expected, dropout
+    calls.clear()
+    train(config(cache, tmp_path / "half", steps=40, checkpoint_every=40, semantic_dropout=0.5))
+    assert 10 <= calls.count(False) <= 30  # per step, seeded: 40 draws at p = 0.5
+
+    data = CacheDataset(cache)
+    cfgs = [config(cache, tmp_path, semantic_dropout=p) for p in (0.0, 0.3)]
+    a, b = (draw_batch(data, c, 5, 0, 8) for c in cfgs)
+    assert all(torch.equal(a[k], b[k]) for k in a if k != "text_only")
+
+
+def test_swin_windows_cut_from_long_rows(tmp_path):
+    """write_windows: every row of a long cache becomes windows at offsets 0, stride, …, latents and semantic steps
+    over the same source frames, one `step_bounds` for all, the row's text and caption."""
+    from semanticgen.train.cache import write_shard, write_windows
+
+    n, steps, g = 3, 12, torch.Generator().manual_seed(0)
+    rows = {
+        "latents": torch.randn(n, 16, steps + 1, 4, 4, generator=g),  # 49 frames: 13 latent frames
+        "semantic": torch.randn(n, 6, steps, 2, 2, generator=g),  # 12 steps of 4 frames (the last one 5)
+        "text": torch.randn(n, 5, 384, generator=g),
+        "null_text": torch.zeros(1, 5, 384),
+    }
+    bounds = [*range(0, 4 * steps, 4), 4 * steps + 1]
+    write_shard(tmp_path / "long" / "shard-00000.safetensors", rows, {"step_bounds": bounds, "captions": list("abc")})
+    shards = write_windows(tmp_path / "long", tmp_path / "win", window=5, stride=3, shard_size=4)
+    out = CacheDataset(tmp_path / "win")
+    offsets = [0, 3, 6]  # the last step (5 frames) is never cut: every window has the same bounds
+    assert len(shards) == 3 and len(out) == n * len(offsets)
+    assert out.meta["step_bounds"] == [0, 4, 8, 12, 16]
+    k = 0
+    for i in range(n):
+        for j in offsets:
+            assert torch.equal(out.tensors["latents"][k], rows["latents"][i, :, j : j + 5])
+            assert torch.equal(out.tensors["semantic"][k], rows["semantic"][i, :, j : j + 4])
+            assert torch.equal(out.tensors["text"][k], rows["text"][i])
+            k += 1
+    captions = [c for p in shards for c in json.loads(safe_open_meta(p)["captions"])]
+    assert captions == [c for c in "abc" for _ in offsets]
+    with pytest.raises(ValueError, match="window: expected 2"):
+        write_windows(tmp_path / "long", tmp_path / "bad", window=13, stride=1)
+
+
+def safe_open_meta(path: Path) -> dict[str, str]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        return f.metadata()
 
 
 @pytest.mark.slow

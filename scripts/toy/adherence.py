@@ -5,6 +5,7 @@
     python scripts/toy/adherence.py --prompts heldout      # the 48 held-out paraphrases (semanticgen.toy.captions)
     python scripts/toy/adherence.py --prompts heldout-plain   # the same in the world's own words
     python scripts/toy/adherence.py --prompts none --long 4   # minute-long videos, the long workflow's settings
+    python scripts/toy/adherence.py --prompts none --compare 6 --strip docs/long_compare.png   # vs Swin-only
 
 Text-to-video runs the same library calls as the bundled workflow (semantic generator → latent generator → the
 native Wan VAE decode) with its sampling settings; the model-free reader scores each video against its prompt.
@@ -12,12 +13,16 @@ native Wan VAE decode) with its sampling settings; the model-free reader scores 
 the generators trained on every cached clip) through the compressor, the latent generator and the VAE, read against
 their captions — what the latent generator renders when stage 2 is perfect. `--long N`: N prompts of bouncing
 shapes for 481 frames (60 s at 8 fps) with Swin window 8, read by `semanticgen.toy.longclip` (identity per window,
-bounces, one-piece frames, Δdrift). Needs SEMANTICGEN_COMFYUI (eval "$(bash scripts/setup.sh)").
+bounces, one-piece frames, Δdrift), made by the long-clip generators. `--compare N`: the paper's long-video
+comparison on N such prompts, SemanticGen (full-attention semantic plan, Swin latent stage) against the Swin-only
+baseline (the same latent recipe with text only, `configs/toy/stage_latent_long_textonly.json`), same prompts and
+seeds. Needs SEMANTICGEN_COMFYUI (eval "$(bash scripts/setup.sh)").
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -33,15 +38,18 @@ sys.path.insert(0, str(ROOT))
 from semanticgen.compressor import load_compressor  # noqa: E402
 from semanticgen.dit_io import load_dit  # noqa: E402
 from semanticgen.features import SemanticVideo  # noqa: E402
-from semanticgen.pipeline import SamplingOptions, generate_latent, generate_semantic  # noqa: E402
+from semanticgen.pipeline import SamplingOptions, generate_latent, generate_semantic, generate_text_latent  # noqa: E402
 from semanticgen.text import MiniLMTextEncoder  # noqa: E402
 from semanticgen.toy import Clip, caption  # noqa: E402
 from semanticgen.toy.captions import HELDOUT, HELDOUT_PLAIN  # noqa: E402
 from semanticgen.toy.evaluate import DEMO_PROMPTS, Reading, parse_prompt, prompt_set, read_video  # noqa: E402
-from semanticgen.toy.longclip import identity, one_piece, read_long  # noqa: E402
+from semanticgen.toy.longclip import LongReading, bounces_seen, identity, one_piece, read_long  # noqa: E402
 from semanticgen.train.cache import CacheDataset  # noqa: E402
 
 SG = ROOT / "models" / "semanticgen"
+LONG_SEMANTIC = SG / "semantic_generators" / "toy_semantic_generator_long.safetensors"
+LONG_LATENT = SG / "latent_generators" / "toy_latent_generator_long.safetensors"
+BASELINE = ROOT / "models" / "baselines" / "toy_latent_generator_long_textonly.safetensors"
 WORK = Path(os.environ.get("SEMANTICGEN_CACHE", Path.home() / ".cache" / "semanticgen-comfyui")) / "toy"
 ATTRIBUTES = ("colour", "background", "shape", "motion")
 FIRST_ORACLE_CLIP = 800  # probe_semantic.py's split: the probes are fitted on the clips before it
@@ -84,13 +92,31 @@ def long_prompts(n: int) -> list[tuple[str, Reading]]:
     return out[:n]
 
 
-def generate(models, text: str, seed: int, semantic_noise: float, frames: int = 17, window: int | None = None):
-    """Text -> frames (T, H, W, 3) with the bundled workflows' sampling settings."""
-    text_encoder, semantic_g, latent_g, decode, null = models
-    cond = text_encoder.encode([text])
-    opts = SamplingOptions(seed=seed, steps=20, cfg=3.0, shift=3.0)  # the bundled workflows' settings
-    semantic = generate_semantic(semantic_g, cond, null, frames, 64, 64, opts)
-    return decode(generate_latent(latent_g, cond, null, semantic, semantic_noise, opts, window=window))
+@dataclasses.dataclass(frozen=True)
+class Models:
+    text: MiniLMTextEncoder
+    semantic: torch.nn.Module  # semantic generator
+    latent: torch.nn.Module  # latent generator
+    decode: object  # normalised latents -> frames (T, H, W, 3)
+    null: torch.Tensor  # the empty prompt's conditioning
+
+
+OPTS = dict(steps=20, cfg=3.0, shift=3.0)  # the bundled workflows' sampling settings
+
+
+def generate(models: Models, text: str, seed: int, semantic_noise: float, frames: int = 17, window: int | None = None):
+    """Text -> frames (T, H, W, 3): semantic generator, latent generator, VAE, as the bundled workflows run them."""
+    cond, opts = models.text.encode([text]), SamplingOptions(seed=seed, **OPTS)
+    semantic = generate_semantic(models.semantic, cond, models.null, frames, 64, 64, opts)
+    return models.decode(
+        generate_latent(models.latent, cond, models.null, semantic, semantic_noise, opts, window=window)
+    )
+
+
+def generate_baseline(models: Models, text: str, seed: int, frames: int, window: int | None):
+    """Text -> frames with the latent generator alone (no semantic plan), same sampling settings."""
+    cond, opts = models.text.encode([text]), SamplingOptions(seed=seed, **OPTS)
+    return models.decode(generate_text_latent(models.latent, cond, models.null, frames, 64, 64, opts, window=window))
 
 
 def short_table(rows: list[dict[str, float]], n_demo: int) -> None:
@@ -106,7 +132,7 @@ def short_table(rows: list[dict[str, float]], n_demo: int) -> None:
         print(f"| {name} ({n}) | " + " | ".join(cells) + " |")
 
 
-def long_table(models, n: int, semantic_noise: float) -> None:
+def long_table(models: Models, n: int, semantic_noise: float) -> None:
     """One row per long prompt: identity share of windows, bounces, moving windows, one-piece frames, first and
     last frame, Δdrift."""
     metrics = ("brightness", "histogram", "sharpness", "foreground_area")
@@ -121,6 +147,65 @@ def long_table(models, n: int, semantic_noise: float) -> None:
         print("| " + " | ".join([*cells, f"{r.one_piece:.0%}", *ends, drift]) + " |")
 
 
+def compare_table(models: Models, baseline: Models, n: int, semantic_noise: float, strip: Path | None) -> None:
+    """SemanticGen vs the Swin-only baseline on the same long prompts and seeds: means over the prompts."""
+    metrics = ("brightness", "histogram", "sharpness", "foreground_area")
+    runs: dict[str, list[tuple[LongReading, Reading]]] = {"SemanticGen": [], "Swin-only baseline": []}
+    shown: dict[str, torch.Tensor] = {}
+    for seed, (text, want) in enumerate(long_prompts(n)):
+        for name, frames in (
+            ("SemanticGen", generate(models, text, seed, semantic_noise, LONG_FRAMES, LONG_WINDOW)),
+            ("Swin-only baseline", generate_baseline(baseline, text, seed, LONG_FRAMES, LONG_WINDOW)),
+        ):
+            runs[name].append((read_long(frames), want))
+            if seed == 0:
+                shown[name] = frames
+    head = (
+        "| model | identity (windows) | bounces seen | moving windows | one piece | first / last frame right | Δdrift "
+    )
+    print(head + " / ".join(metrics) + " |")
+    print("|---|---|---|---|---|---|---|")
+    for name, rows in runs.items():
+        n = len(rows)
+        mean = lambda f, rows=rows, n=n: sum(f(r, w) for r, w in rows) / n  # noqa: E731
+        ends = [sum(matches(getattr(r, end), w) for r, w in rows) for end in ("first", "last")]
+        cells = [
+            f"{mean(identity):.0%}",
+            f"{sum(bounces_seen(r) for r, _ in rows)}/{n}",
+            f"{mean(lambda r, w: r.moving):.0%}",
+            f"{mean(lambda r, w: r.one_piece):.0%}",
+            f"{ends[0]}/{n} / {ends[1]}/{n}",
+            " / ".join(f"{mean(lambda r, w, m=m: r.drift[m]):.4f}" for m in metrics),
+        ]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    if strip is not None:
+        write_strip(strip, [(f"{name}: {long_prompts(1)[0][0]}", v) for name, v in shown.items()])
+
+
+def matches(seen: Reading, want: Reading) -> bool:
+    return all(getattr(seen, k) == getattr(want, k) for k in ("shape", "colour", "background"))
+
+
+def write_strip(path: Path, rows: list[tuple[str, torch.Tensor]], every: int = 32) -> None:
+    """Every `every`-th frame of each video (4 s apart at 8 fps), one labelled row per video, as a PNG."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from semanticgen.checkpoints import atomic_write
+
+    pictures = []
+    for label, frames in rows:
+        strip = np.concatenate([(f.clamp(0, 1).numpy() * 255).astype(np.uint8) for f in frames[::every]], axis=1)
+        canvas = Image.new("RGB", (strip.shape[1], strip.shape[0] + 14), "white")
+        canvas.paste(Image.fromarray(strip), (0, 14))
+        ImageDraw.Draw(canvas).text((2, 1), label, fill="black")
+        pictures.append(canvas)
+    out = Image.new("RGB", (max(p.width for p in pictures), sum(p.height for p in pictures)), "white")
+    for i, p in enumerate(pictures):
+        out.paste(p, (0, sum(q.height for q in pictures[:i])))
+    atomic_write(path, lambda tmp: out.save(tmp, format="PNG"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--semantic", type=Path, default=SG / "semantic_generators" / "toy_semantic_generator.safetensors")
@@ -131,6 +216,15 @@ def main() -> None:
     ap.add_argument("--prompts", choices=("demo", "heldout", "heldout-plain", "none"), default="demo", help=sets)
     ap.add_argument("--extra", type=int, default=48, help="prompts drawn like the training captions, after the 12")
     ap.add_argument("--long", type=int, default=0, help="minute-long videos (481 frames, Swin window 8) to read")
+    ap.add_argument(
+        "--long-semantic", type=Path, default=SG / "semantic_generators" / "toy_semantic_generator_long.safetensors"
+    )
+    ap.add_argument(
+        "--long-latent", type=Path, default=SG / "latent_generators" / "toy_latent_generator_long.safetensors"
+    )
+    ap.add_argument("--compare", type=int, default=0, help="long prompts for SemanticGen vs the Swin-only baseline")
+    ap.add_argument("--baseline", type=Path, default=BASELINE, help="the Swin-only baseline's latent generator")
+    ap.add_argument("--strip", type=Path, default=None, help="--compare: a PNG strip of the first prompt's videos")
     ap.add_argument("--oracle", type=int, default=0, help="cached clips (from the 800th) for the oracle row")
     ap.add_argument("--cache", type=Path, default=WORK / "cache")
     ap.add_argument("--semantic-noise", type=float, default=0.1, help="the Latent Sampler's (workflow default 0.1)")
@@ -138,7 +232,9 @@ def main() -> None:
     if "SEMANTICGEN_COMFYUI" not in os.environ:
         raise SystemExit('SEMANTICGEN_COMFYUI is not set (eval "$(bash scripts/setup.sh)" first)')
     text_encoder, latent_g = MiniLMTextEncoder(), load_dit(a.latent)
-    models = (text_encoder, load_dit(a.semantic), latent_g, comfy_vae_decoder(), text_encoder.encode([""]))
+    models = Models(text_encoder, load_dit(a.semantic), latent_g, comfy_vae_decoder(), text_encoder.encode([""]))
+    if a.long or a.compare:
+        long_models = dataclasses.replace(models, semantic=load_dit(a.long_semantic), latent=load_dit(a.long_latent))
     rows: list[dict[str, float]] = []
     with torch.no_grad():
         for seed, (text, want) in enumerate(prompts(a.prompts, a.extra)):
@@ -150,9 +246,12 @@ def main() -> None:
         if rows:
             short_table(rows, len(DEMO_PROMPTS) if a.prompts == "demo" else 0)
         if a.long:
-            long_table(models, a.long, a.semantic_noise)
+            long_table(long_models, a.long, a.semantic_noise)
+        if a.compare:
+            baseline = dataclasses.replace(long_models, latent=load_dit(a.baseline))
+            compare_table(long_models, baseline, a.compare, a.semantic_noise, a.strip)
         if a.oracle:
-            print(f"oracle shape (real features): {oracle_shape(a, latent_g, models[3])}/{a.oracle}")
+            print(f"oracle shape (real features): {oracle_shape(a, latent_g, models.decode)}/{a.oracle}")
 
 
 def oracle_shape(a: argparse.Namespace, latent_g, decode) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -25,6 +26,10 @@ WINDOW = 32  # frames per identity window: a Swin window of 8 latent frames is 2
 TURN_TOLERANCE = 0.1  # share of the frame side the centre must come back before a turn counts: a generated shape's
 # centre jitters by ±2–3 px at 64 px (measured on the shipped models' long video), a true bounce travels 20 px or more
 MOVING_MIN = 0.05  # share of the frame side a window's centre must travel to count as moving
+# the most wall bounces per axis a rendered minute can hold: 481 frames at the world's top speed (0.02 of the side
+# per frame, Clip.random_long) over the shortest free path (1 − 2 × the largest radius, 0.19): more reversals are
+# jitter, not bouncing
+MAX_BOUNCES = math.ceil(480 * 0.02 / (1 - 2 * 0.19))  # 16
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,11 @@ def identity(reading: LongReading, want: Reading) -> float:
     """Share of windows whose shape, colour and background are the prompt's."""
     keys = ("shape", "colour", "background")
     return sum(all(getattr(w, k) == getattr(want, k) for k in keys) for w in reading.windows) / len(reading.windows)
+
+
+def bounces_seen(reading: LongReading) -> bool:
+    """The caption's motion: the shape turns at the walls on both axes, no more often than a bouncing shape can."""
+    return all(1 <= n <= MAX_BOUNCES for n in (reading.bounces_x, reading.bounces_y))
 
 
 def summary(reading: LongReading, want: Reading | None = None) -> dict:

@@ -5,6 +5,8 @@ Stage `latent`:   latent generator + compressor jointly — flow loss on VAE lat
                   `compressor_path` the compressor is frozen (the KL term is then a constant, logged only): the
                   latent generator refines in a fixed semantic space. `semantic_dropout` steps see text only, so
                   the same model also generates without semantic planning (1.0: a text-only baseline).
+                  With `lora` the latent generator trains as LoRA on a frozen Wan2.1-layout `init_from` plus its
+                  fully trained semantic embedding (the one-GPU adapter recipe, `semanticgen/adapter.py`).
 Stage `semantic`: semantic generator on the frozen compressor's outputs — flow loss given text.
 
 All randomness of step `s` on process `r` comes from a generator seeded with (seed, s, r): a resumed run draws
@@ -24,6 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..adapter import LoraSpec, add_lora, merged_state, save_adapter
 from ..checkpoints import KIND_KEY, read_metadata
 from ..compressor import (
     CompressorConfig,
@@ -54,6 +57,8 @@ class TrainConfig:
     compressor_path: str | None = None  # stage semantic: the compressor trained in stage latent; stage latent: keep
     #                                     this compressor frozen (refine a latent generator in a fixed semantic space)
     init_from: str | None = None  # a DiT in Wan2.1's layout to start from (Wan2.1, or our own export of this stage)
+    lora: dict = field(default_factory=dict)  # LoraSpec fields (rank, alpha, targets): stage latent trains LoRA on
+    #                                           the frozen init_from plus the semantic embedding; {}: every weight
     steps: int = 1000
     batch_size: int = 16  # per process
     lr: float = 2e-4
@@ -113,8 +118,13 @@ class LatentStage(nn.Module):
             self.compressor = load_compressor(cfg.compressor_path).requires_grad_(False)
         else:
             self.compressor = SemanticCompressor(CompressorConfig(**cfg.compressor))
+        spec = LoraSpec(**cfg.lora) if cfg.lora else None
+        if spec and not cfg.init_from:
+            raise ValueError("lora: needs init_from, the Wan2.1-layout DiT whose weights stay frozen")
         if cfg.init_from:
             init_dit(self.dit, cfg.init_from)
+        if spec:
+            add_lora(self.dit, spec)
 
     def forward(self, b: dict[str, torch.Tensor], step_bounds: list[int], cfg: TrainConfig) -> dict[str, torch.Tensor]:
         z0 = b["latents"]  # (B, 16, T, H, W)
@@ -140,6 +150,8 @@ class SemanticStage(nn.Module):
 
     def __init__(self, cfg: TrainConfig, space: SemanticSpace, data: CacheDataset | ShardStream):
         super().__init__()
+        if cfg.lora:
+            raise ValueError("lora: the adapter recipe is for stage latent (the semantic generator has no Wan2.1 base)")
         self.dit = init_weights(SemanticGenDiT(DiTConfig(**cfg.model), space=space), cfg.seed)
         if not cfg.compressor_path:
             raise ValueError("compressor_path: stage semantic needs the compressor trained in stage latent")
@@ -212,7 +224,7 @@ def train(cfg: TrainConfig) -> Path:
     opt = torch.optim.AdamW([p for _, p in trainable(stage)], lr=cfg.lr, weight_decay=cfg.weight_decay)
     state = saved_state(out, cfg)
     if state is not None:
-        stage.load_state_dict(state["model"])  # whole weights into the whole model: `prepare` shards them
+        load_weights(stage, state["model"], cfg)  # whole weights into the whole model: `prepare` shards them
     stage, opt = acc.prepare(stage, opt)
     raw = acc.unwrap_model(stage)
     params = [p for _, p in trainable(raw)]  # as `prepare` left them (DTensor shards under FSDP)
@@ -222,17 +234,8 @@ def train(cfg: TrainConfig) -> Path:
     bounds = data.meta["step_bounds"]
     meter = Throughput(cfg.batch_size * acc.num_processes, start)
     for step in range(start, cfg.steps):
-        set_lr(opt, cfg, step)
         b = draw_batch(data, cfg, step, acc.process_index, space.channels, acc.num_processes)
-        b = {k: v.to(acc.device) for k, v in b.items()}
-        with acc.autocast():
-            logs = stage(b, bounds, cfg)
-        acc.backward(logs["loss"])
-        if cfg.grad_clip:  # on the parameters as sharded: the norm is the whole model's
-            logs["grad_norm"] = full(acc.clip_grad_norm_(params, cfg.grad_clip))
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        update_ema(ema, raw, min(cfg.ema_decay, (1 + step) / (10 + step)))
+        logs = train_step(acc, stage, opt, params, ema, b, bounds, cfg, step)
         done = step + 1
         if done % cfg.log_every == 0 or done == cfg.steps:
             report(acc, cfg, done, logs, opt.param_groups[0]["lr"], meter.rates(done, tokens_per_sample(raw, b, cfg)))
@@ -242,6 +245,36 @@ def train(cfg: TrainConfig) -> Path:
     acc.wait_for_everyone()
     acc.end_training()
     return out
+
+
+def train_step(
+    acc,
+    stage: nn.Module,
+    opt,
+    params: list[torch.Tensor],
+    ema: dict[str, torch.Tensor],
+    b: dict[str, torch.Tensor],
+    bounds: list[int],
+    cfg: TrainConfig,
+    step: int,
+) -> dict[str, torch.Tensor]:
+    """One optimizer step of the prepared `stage` on batch `b`, then the EMA update; returns the step's logs.
+    (The training memory planner, `planner.py`, is checked against this function's measured peak.)"""
+    from accelerate.utils import broadcast
+
+    set_lr(opt, cfg, step)
+    b = {k: v.to(acc.device) for k, v in b.items()}
+    if acc.num_processes > 1:  # a text-only step is one for every process: all take rank 0's draw
+        b["text_only"] = broadcast(b["text_only"].clone())
+    with acc.autocast():
+        logs = stage(b, bounds, cfg)
+    acc.backward(logs["loss"])
+    if cfg.grad_clip:  # on the parameters as sharded: the norm is the whole model's
+        logs["grad_norm"] = full(acc.clip_grad_norm_(params, cfg.grad_clip))
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    update_ema(ema, acc.unwrap_model(stage), min(cfg.ema_decay, (1 + step) / (10 + step)))
+    return logs
 
 
 @dataclass
@@ -279,10 +312,17 @@ def report(acc, cfg: TrainConfig, done: int, logs: dict, lr: float, rates: dict[
 def make_accelerator(cfg: TrainConfig):
     """accelerate from the launcher's config; `fsdp` also shards CPU processes (see sharded.use_fsdp2)."""
     from accelerate import Accelerator
-    from accelerate.utils import ProjectConfiguration
+    from accelerate.utils import DistributedDataParallelKwargs, ProjectConfiguration
 
     project = ProjectConfiguration(project_dir=cfg.out, logging_dir=str(Path(cfg.out) / "logs"))
-    acc = Accelerator(mixed_precision=cfg.mixed_precision, log_with=cfg.log_with or None, project_config=project)
+    # text-only steps leave the semantic embedding without gradients: DDP must be told parameters may go unused
+    handlers = [DistributedDataParallelKwargs(find_unused_parameters=True)] if cfg.semantic_dropout else []
+    acc = Accelerator(
+        mixed_precision=cfg.mixed_precision,
+        log_with=cfg.log_with or None,
+        project_config=project,
+        kwargs_handlers=handlers,
+    )
     if cfg.fsdp:
         use_fsdp2(acc)
     if cfg.log_with:
@@ -331,13 +371,30 @@ def checkpoint(acc, out: Path, cfg: TrainConfig, done: int, raw: nn.Module, opt,
     """Write the resumable state after `done` steps, whole (every rank gathers, the main process writes), and keep
     the newest ones."""
     keep = acc.is_main_process
-    model, ema_full = consolidated(raw.state_dict(), keep), consolidated(ema, keep)
+    model, ema_full = consolidated(saved_weights(raw, cfg), keep), consolidated(ema, keep)
     opt_state = optimizer_state(opt.optimizer, keep)
     if keep:
         extra = {"config": asdict(cfg)} | ({"scaler": acc.scaler.state_dict()} if acc.scaler else {})
         save_state(out / "checkpoints", done, model, ema_full, opt_state, extra)
         prune(out / "checkpoints", cfg.keep_checkpoints)
     acc.wait_for_everyone()
+
+
+def saved_weights(raw: nn.Module, cfg: TrainConfig) -> dict[str, torch.Tensor]:
+    """What a checkpoint holds of the model: all of it, or with LoRA only what trains (the frozen rest is
+    init_from's and compressor_path's, read again on resume), so a checkpoint costs the adapter's size."""
+    return {k: p.detach() for k, p in trainable(raw)} if cfg.lora else raw.state_dict()
+
+
+def load_weights(stage: nn.Module, weights: dict[str, torch.Tensor], cfg: TrainConfig) -> None:
+    """A checkpoint's model weights into the stage built from the same config (see `saved_weights`)."""
+    if not cfg.lora:
+        stage.load_state_dict(weights)
+        return
+    expected = {k for k, _ in trainable(stage)}
+    if set(weights) != expected:
+        raise ValueError(f"checkpoint: holds {sorted(set(weights) ^ expected)[:4]} unlike this LoRA run's weights")
+    stage.load_state_dict(weights, strict=False)
 
 
 # may change between a run and its resumption: where things are, how often to log/checkpoint, and how long to train
@@ -363,12 +420,18 @@ def check_resumable(saved: dict, cfg: TrainConfig, step: int, out: Path) -> None
 
 
 def export(acc, raw: nn.Module, ema: dict[str, torch.Tensor], cfg: TrainConfig, out: Path) -> None:
-    """Write the EMA weights as SemanticGen checkpoints (config and semantic space in the metadata), whole."""
+    """Write the EMA weights as SemanticGen checkpoints (config and semantic space in the metadata), whole; with
+    LoRA also the adapter (lora.safetensors, semantic_embedding.safetensors)."""
     keep = acc.is_main_process
     weights = consolidated(raw.state_dict(), keep) | consolidated(ema, keep)
     if not keep:
         return
     part = lambda prefix: {k.removeprefix(prefix): v for k, v in weights.items() if k.startswith(prefix)}  # noqa: E731
-    save_dit(raw.dit, out / f"{cfg.stage}_generator.safetensors", part("dit."))
+    dit = part("dit.")
+    if cfg.lora:  # the adapter for the user's own Wan2.1, and the same model merged, for the pack's own loaders
+        spec = LoraSpec(**cfg.lora)
+        save_adapter(raw.dit, dit, spec, out)
+        dit = merged_state(dit, spec)
+    save_dit(raw.dit, out / f"{cfg.stage}_generator.safetensors", dit)
     if cfg.stage == "latent":
         save_compressor(raw.compressor, out / "compressor.safetensors", part("compressor."))
