@@ -60,9 +60,6 @@ SAMPLE_VIDEO = "semanticgen_sample.mp4"
 TOY_SAMPLE_FPS = 4.0  # the demo models' semantic space samples the 8 fps toy clips at 4 fps (real models: 1.6)
 SEMANTIC_GENERATOR = "toy_semantic_generator.safetensors"
 LATENT_GENERATOR = "toy_latent_generator.safetensors"
-# the long workflow's: continued on minute-long bouncing clips (semantic: whole minutes; latent: Swin windows of them)
-LONG_SEMANTIC_GENERATOR = "toy_semantic_generator_long.safetensors"
-LONG_LATENT_GENERATOR = "toy_latent_generator_long.safetensors"
 VAE = "toy_wan_vae.safetensors"
 PROMPT = "a red circle moving left on a black background"
 NEW_PROMPT = "a yellow circle on a navy background"
@@ -142,25 +139,18 @@ def semantic_conditioning(id: int, positive: int, negative: int, semantic: int) 
     return Node(id, "SemanticGenSemanticConditioning", {"semantic_noise": 0.1, "seed": 0}, links)
 
 
-def text_to_video(
-    prompt: str,
-    frames: int,
-    attention: str,
-    prefix: str,
-    chunked_decode: bool = False,
-    generators: tuple[str, str] = (SEMANTIC_GENERATOR, LATENT_GENERATOR),
-) -> list[Node]:
-    """The text-to-video graph (short and long workflows differ in length, attention, decode and generators)."""
+def text_to_video(prompt: str, frames: int, attention: str, prefix: str, chunked_decode: bool = False) -> list[Node]:
+    """The text-to-video graph (short and long workflows differ only in length, attention and decode)."""
     return [
         *text_nodes(1, 2, 3, prompt),
-        loader(4, "SemanticGenSemanticGeneratorLoader", generators[0]),
+        loader(4, "SemanticGenSemanticGeneratorLoader", SEMANTIC_GENERATOR),
         Node(
             5,
             "SemanticGenSemanticSampler",
             {**SAMPLING, "frames": frames, "width": SIZE, "height": SIZE},
             {"model": (4, 0), "positive": (2, 0), "negative": (3, 0)},
         ),
-        loader(6, "SemanticGenLatentGeneratorLoader", generators[1]),
+        loader(6, "SemanticGenLatentGeneratorLoader", LATENT_GENERATOR),
         latent_sampler(7, 6, 2, 3, 5, attention),
         *decode_nodes(8, (7, 0), prefix, chunked=chunked_decode),
     ]
@@ -227,8 +217,7 @@ def _demo_models() -> str:
         "What the demo models know: they were trained on a synthetic world, one shape on a plain background "
         f"moving in one direction: shapes {', '.join(SHAPES)}; colours {', '.join(COLOURS)}; backgrounds "
         f"{', '.join(BACKGROUNDS)}; motions {', '.join(MOTIONS)}. Clips of {FRAMES} frames, {SIZE}×{SIZE} px, "
-        f'{FPS:g} fps. Write prompts like "{PROMPT}", in your own words if you like (they were trained on many '
-        'wordings: "a lemon disc heads left across a grey screen"); anything else (people, scenes) they cannot draw.'
+        f'{FPS:g} fps. Write prompts like "{PROMPT}"; anything else (people, scenes, other words) they cannot draw.'
     )
 
 
@@ -300,14 +289,7 @@ WORKFLOWS = [
         title="SemanticGen: long video (60 s)",
         description="Text → Semantic Sampler (full attention over the whole minute) → Latent Sampler (Swin attention, "
         "8-latent-frame windows: cost linear in length) → VAE Decode (chunked, memory flat in length) → SaveVideo.",
-        nodes=text_to_video(
-            LONG_PROMPT,
-            LONG_FRAMES,
-            "swin",
-            "semanticgen/long",
-            chunked_decode=True,
-            generators=(LONG_SEMANTIC_GENERATOR, LONG_LATENT_GENERATOR),
-        ),
+        nodes=text_to_video(LONG_PROMPT, LONG_FRAMES, "swin", "semanticgen/long", chunked_decode=True),
         stages=T2V_STAGES,
         note=note(
             f"A minute of video ({LONG_FRAMES} frames at {FPS:g} fps): the Semantic Sampler plans the whole minute "
@@ -317,8 +299,8 @@ WORKFLOWS = [
             "chunk on VAE Decode (chunked): smaller uses less memory.",
             GENERATORS,
             demo=_demo_models()
-            + " The long demo generators continued that training on minute-long clips of a shape bouncing off the "
-            'walls: write prompts like "a white square bouncing off the walls on a navy background".',
+            + f" The generators never saw a clip longer than {FRAMES} frames or a bouncing one (the toy world's "
+            "bouncing clips trained the VAE only): this workflow shows how the stages stretch what they know.",
         ),
     ),
     Workflow(

@@ -47,10 +47,11 @@ from semanticgen.toy.longclip import LongReading, bounces_seen, identity, one_pi
 from semanticgen.train.cache import CacheDataset  # noqa: E402
 
 SG = ROOT / "models" / "semanticgen"
-LONG_SEMANTIC = SG / "semantic_generators" / "toy_semantic_generator_long.safetensors"
-LONG_LATENT = SG / "latent_generators" / "toy_latent_generator_long.safetensors"
-BASELINE = ROOT / "models" / "baselines" / "toy_latent_generator_long_textonly.safetensors"
+# the long workflow's generators (the shipped short ones), and the Swin-only baseline `make toy-models` trains
+LONG_SEMANTIC = SG / "semantic_generators" / "toy_semantic_generator.safetensors"
+LONG_LATENT = SG / "latent_generators" / "toy_latent_generator.safetensors"
 WORK = Path(os.environ.get("SEMANTICGEN_CACHE", Path.home() / ".cache" / "semanticgen-comfyui")) / "toy"
+BASELINE = WORK / "stage_latent_long_textonly" / "latent_generator.safetensors"
 ATTRIBUTES = ("colour", "background", "shape", "motion")
 FIRST_ORACLE_CLIP = 800  # probe_semantic.py's split: the probes are fitted on the clips before it
 LONG_FRAMES, LONG_WINDOW = 481, 8  # example_workflows/api/semanticgen_long_video.json: 60 s at 8 fps, Swin window 8
