@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
-from test_native import load
+from server_harness import load_module
 from test_train import STATE_FILES, assert_same_files, build_slow_toy_cache, resume_copy
 
 from semanticgen.adapter import load_wan_with_embedding
@@ -123,7 +123,7 @@ def test_adapter_through_core_lora_loader_equals_the_trained_model(run, pack, co
     loader = nodes["SemanticGenWanLatentModelLoader"].execute
     wan_name, embedding_name = Path(cfg.init_from).name, "semantic_embedding.safetensors"
     native = loader(wan_model=wan_name, semantic_embedding=embedding_name, dtype="fp32").result[0]
-    core_nodes = load("comfyui_nodes", comfy_modules / "nodes.py")
+    core_nodes = load_module("comfyui_nodes", comfy_modules / "nodes.py")
 
     def forward(strength: float | None):
         model = native
