@@ -186,6 +186,7 @@ PLAN = "SemanticGenMemoryPlan"
 TEXT_LOADER, TEXT_ENCODE = "SemanticGenTextEncoderLoader", "SemanticGenTextEncode"
 NATIVE = "semanticgen_native_text_to_video"
 SEM_MODEL, LAT_MODEL = "SemanticGenSemanticModelLoader", "SemanticGenLatentModelLoader"
+WAN_MODEL = "SemanticGenWanLatentModelLoader"
 EMPTY_SEM, FROM_LATENT = "SemanticGenEmptySemanticLatent", "SemanticGenSemanticFromLatent"
 SEM_COND, SWIN = "SemanticGenSemanticConditioning", "SemanticGenSwinAttention"
 VIDEO_LATENT = {
@@ -531,6 +532,18 @@ CASES = [
         NATIVE,
         {"8": {"model_name": "nope.safetensors"}},
         refused="model_name",
+    ),
+    Case(
+        "wan_latent_model_missing",
+        WAN_MODEL,
+        NATIVE,
+        {
+            "8": {
+                "class_type": WAN_MODEL,
+                "inputs": {"wan_model": "nope.safetensors", "semantic_embedding": "nope.safetensors", "dtype": "auto"},
+            }
+        },
+        refused="wan_model",
     ),
     Case(
         "native_empty_latent_frames_not_4k1",
