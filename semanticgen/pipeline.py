@@ -154,11 +154,7 @@ def generate_semantic(
     space = check_semantic_request(model, positive, negative, frames, height, width, opts)
     idx, _ = space.layout(frames, height, width)
     shape = (positive.shape[0], model.config.in_dim, *space.semantic_grid(frames, height, width))
-    velocity = cfg_velocity(
-        _velocity(model, positive, opts), _velocity(model, negative, opts) if negative is not None else None, opts.cfg
-    )
-    noise = cpu_noise(shape, opts.seed).to(_placement(model, opts)[0])  # drawn on the CPU: same result on any device
-    z = sample(velocity, noise, sigmas(opts.steps, opts.shift), opts.sampler, callback).cpu()
+    z = _sample(model, positive, negative, shape, opts, callback, window=None)
     if model.feature_norm is not None:  # sampled at unit scale: back to the compressor's scale
         z = model.feature_norm.denormalize(z)
     return SemanticVideo(z, space.video_fps, frames, (height, width), idx, space.temporal_patch, compressed=True)
@@ -189,7 +185,7 @@ def generate_latent(
     space, shape = check_latent_request(model, positive, negative, sem, semantic_noise, opts, window)
     z_sem = noise_semantic(sem.features, semantic_noise, cpu_noise(tuple(sem.features.shape), opts.seed + 1))
     pos = semantic_positions(sem.step_bounds(), sem.grid, model.latent_grid(shape), space.vae_temporal)
-    return _sample_latent(model, positive, negative, shape, opts, callback, window, z_sem, pos)
+    return _sample(model, positive, negative, shape, opts, callback, window, z_sem, pos)
 
 
 def generate_text_latent(
@@ -216,10 +212,10 @@ def generate_text_latent(
     check_memory(model, Settings(width, height, frames, window, batch=positive.shape[0]), opts)
     _, gh, gw = space.latent_grid(frames, height, width, patch)
     shape = (positive.shape[0], model.config.in_dim, space.latent_frames(frames), gh * patch[1], gw * patch[2])
-    return _sample_latent(model, positive, negative, shape, opts, callback, window)
+    return _sample(model, positive, negative, shape, opts, callback, window)
 
 
-def _sample_latent(
+def _sample(
     model: SemanticGenDiT,
     positive: torch.Tensor,
     negative: torch.Tensor | None,
@@ -230,7 +226,8 @@ def _sample_latent(
     semantic: torch.Tensor | None = None,
     semantic_pos: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Sample a (B, C, T, H, W) latent with CFG from noise seeded by `opts.seed` (drawn on the CPU)."""
+    """Sample a (B, C, T, H, W) tensor with CFG (either stage) from noise seeded by `opts.seed`, drawn on the CPU:
+    the same result on any device."""
     velocity = cfg_velocity(
         _velocity(model, positive, opts, semantic, semantic_pos, window=window),
         _velocity(model, negative, opts, semantic, semantic_pos, window=window) if negative is not None else None,

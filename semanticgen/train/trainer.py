@@ -134,7 +134,7 @@ class LatentStage(nn.Module):
         space = self.dit.space
         pos = semantic_positions(step_bounds, z_sem.shape[-2:], self.dit.latent_grid(z0.shape), space.vae_temporal)
         pos = pos.to(z0.device)
-        if b["text_only"].item():  # a step without semantic tokens: the same model as a text-to-video generator
+        if cfg.semantic_dropout and b["text_only"].item():  # a text-only step (no device sync when never)
             z_sem = pos = None
 
         def velocity(z_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
