@@ -30,13 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 def comfy_on_path() -> None:
     """ComfyUI's modules in-process (WanModel, its VAE, video writing), CPU only."""
-    comfyui = os.environ.get("SEMANTICGEN_COMFYUI")
-    if not comfyui:
-        raise SystemExit("SEMANTICGEN_COMFYUI is not set: run `make bench`")
-    sys.path.insert(0, comfyui)
-    from comfy.cli_args import args
+    from semanticgen.comfy_host import use_comfyui
 
-    args.cpu = True
+    use_comfyui()  # $SEMANTICGEN_COMFYUI, which `make bench` sets
 
 
 def swin(quick: bool, out: Path) -> dict:

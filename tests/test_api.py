@@ -8,6 +8,7 @@ from pathlib import Path
 
 import av
 import pytest
+import torch
 from server_harness import PACK_NODES, ROOT, error_message, with_frames
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -126,11 +127,13 @@ def test_same_seed_same_video_and_seed_matters(server):
     assert len(runs[0]) == 17 and runs[0] == runs[2] and runs[0] != runs[1]
 
 
-def test_build_cache_node_writes_shards_training_can_read(server):
+@pytest.fixture(scope="module")
+def node_cache(server) -> tuple[Path, Path]:
+    """4 toy videos in ComfyUI's input/training_videos (the fourth without a caption) and the shards the Build
+    Training Cache node writes of them, 2 clips a shard: (videos folder, cache folder)."""
     import random
 
     from semanticgen.toy import Clip, caption, render
-    from semanticgen.train import CacheDataset
 
     sys.path.insert(0, str(ROOT / "scripts"))
     from make_sample_video import write_mp4
@@ -155,10 +158,49 @@ def test_build_cache_node_writes_shards_training_can_read(server):
     }  # fmt: skip
     entry = server.run(prompt)
     assert entry["status"]["status_str"] == "success", error_message(entry)
-    data = CacheDataset(server.base / "output" / "cache_test")
+    return folder, server.base / "output" / "cache_test"
+
+
+def test_build_cache_node_writes_shards_training_can_read(node_cache):
+    from semanticgen.train import CacheDataset
+
+    data = CacheDataset(node_cache[1])
     assert len(data) == 3 and data.tensors["latents"].shape == (3, 16, 3, 7, 7)
-    assert sorted(p.name for p in (server.base / "output" / "cache_test").iterdir()) == [
-        "shard-00000.safetensors", "shard-00001.safetensors"]  # fmt: skip
+    assert sorted(p.name for p in node_cache[1].iterdir()) == ["shard-00000.safetensors", "shard-00001.safetensors"]
+
+
+def test_build_command_on_two_processes_writes_the_nodes_shards(node_cache, tmp_path):
+    """`python -m semanticgen.train.build` under torchrun, 2 processes (each writes its own shards), loads the same
+    VAE and text encoder through ComfyUI's modules from the host tree and writes what the node wrote: the same
+    shards, tensors and metadata (plus the `sources` each shard was built from)."""
+    import os
+    import subprocess
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    videos, expected = node_cache
+    out, models = tmp_path / "cache", videos.parents[1] / "models"  # the server's (tiny) models, as the node used
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "semanticgen.train.build", "--videos", str(videos), "--out", str(out),
+           "--vae", str(models / "vae" / "toy_wan_vae.safetensors"), "--text-encoder", "minilm",
+           "--encoder", str(models / "semanticgen" / "encoders" / "toy_encoder.safetensors"),
+           "--frames", "9", "--width", "56", "--height", "56", "--sample-fps", "4", "--shard-size", "2"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    assert "rank 0/2: 1 shards" in done.stdout and "rank 1/2: 1 shards" in done.stdout, done.stdout
+    names = sorted(p.name for p in expected.glob("shard-*.safetensors"))
+    assert sorted(p.name for p in out.glob("shard-*.safetensors")) == names
+    for name, sources in zip(names, (["clip0.mp4", "clip1.mp4"], ["clip2.mp4", "clip3.mp4"]), strict=True):
+        ours, node = load_file(out / name), load_file(expected / name)
+        assert ours.keys() == node.keys()
+        for key in node:  # the server ran its VAE with other thread counts: equal up to float rounding
+            assert torch.allclose(ours[key], node[key], atol=1e-5), (name, key, (ours[key] - node[key]).abs().max())
+        with safe_open(str(out / name), "pt") as f, safe_open(str(expected / name), "pt") as g:
+            meta, node_meta = f.metadata(), g.metadata()
+        assert json.loads(meta.pop("sources")) == sources
+        assert meta == node_meta
 
 
 @pytest.mark.slow

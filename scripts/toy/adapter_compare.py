@@ -35,8 +35,9 @@ from safetensors.torch import load_file, save_file
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from adherence import comfy_vae_decoder  # noqa: E402
+from adherence import TOY_VAE  # noqa: E402
 
+from semanticgen.comfy_host import load_vae  # noqa: E402
 from semanticgen.compressor import load_compressor  # noqa: E402
 from semanticgen.dit import semantic_positions  # noqa: E402
 from semanticgen.dit_io import load_dit  # noqa: E402
@@ -185,7 +186,7 @@ def main() -> None:
     adapt = dict(common, init_from=str(base), steps=a.steps, semantic_dropout=0.0)
     runs["lora"] = run_training("lora", work, **adapt, lora={"rank": a.rank, "alpha": float(a.rank)})
     runs["full"] = run_training("full", work, **adapt)
-    data, truth, decode = CacheDataset(held), heldout_truth(a.cache, a.dataset), comfy_vae_decoder()
+    data, truth, decode = CacheDataset(held), heldout_truth(a.cache, a.dataset), load_vae(TOY_VAE).decode
     deliverables = {"lora": ("lora.safetensors", "semantic_embedding.safetensors")}
     head = "| run | steps | DiT weights trained | held-out flow loss | colour / background / shape / motion"
     print(f"{head} ({a.clips} held-out clips) | deliverable MiB | checkpoint MiB | peak RSS MiB | wall / CPU time |")

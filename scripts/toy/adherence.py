@@ -7,16 +7,16 @@
     python scripts/toy/adherence.py --prompts none --long 4   # minute-long videos, the long workflow's settings
     python scripts/toy/adherence.py --prompts none --compare 6 --strip docs/long_compare.png   # vs Swin-only
 
-Text-to-video runs the same library calls as the bundled workflow (semantic generator → latent generator → the
-native Wan VAE decode) with its sampling settings; the model-free reader scores each video against its prompt.
-`--oracle N` also reports shape from *real* semantic features: N cached clips (from the 800th on: the probes' split;
-the generators trained on every cached clip) through the compressor, the latent generator and the VAE, read against
-their captions — what the latent generator renders when stage 2 is perfect. `--long N`: N prompts of bouncing
-shapes for 481 frames (60 s at 8 fps) with Swin window 8, read by `semanticgen.toy.longclip` (identity per window,
-bounces, one-piece frames, Δdrift), made by the long-clip generators. `--compare N`: the paper's long-video
-comparison on N such prompts, SemanticGen (full-attention semantic plan, Swin latent stage) against the Swin-only
-baseline (the same latent recipe with text only, `configs/toy/stage_latent_long_textonly.json`), same prompts and
-seeds. Needs SEMANTICGEN_COMFYUI (eval "$(bash scripts/setup.sh)").
+Text-to-video runs the same library calls as the bundled workflow (semantic generator → latent generator → the native
+Wan VAE decode) with its sampling settings; the model-free reader scores each video against its prompt. `--oracle N`
+also reports each attribute from *real* semantic features: N cached clips (from the 800th on: the probes' split; the
+generators trained on every cached clip) through the compressor, the latent generator and the VAE, read against the
+clips they show — what the latent generator renders when stage 2 is perfect. `--long N`: N prompts of bouncing shapes
+for 481 frames (60 s at 8 fps) with Swin window 8, read by `semanticgen.toy.longclip` (identity per window, bounces,
+one-piece frames, Δdrift), made by the long-clip generators. `--compare N`: the paper's long-video comparison on N such
+prompts, SemanticGen (full-attention semantic plan, Swin latent stage) against the Swin-only baseline (the same latent
+recipe with text only, `configs/toy/stage_latent_long_textonly.json`), same prompts and seeds. Needs SEMANTICGEN_COMFYUI
+(eval "$(bash scripts/setup.sh)").
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from safetensors import safe_open
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from semanticgen.comfy_host import load_vae  # noqa: E402
 from semanticgen.compressor import load_compressor  # noqa: E402
 from semanticgen.dit_io import load_dit  # noqa: E402
 from semanticgen.features import SemanticVideo  # noqa: E402
@@ -47,6 +48,7 @@ from semanticgen.toy.longclip import LongReading, bounces_seen, identity, one_pi
 from semanticgen.train.cache import CacheDataset  # noqa: E402
 
 SG = ROOT / "models" / "semanticgen"
+TOY_VAE = ROOT / "models" / "vae" / "toy_wan_vae.safetensors"
 # the long workflow's generators (the shipped short ones), and the Swin-only baseline `make toy-models` trains
 LONG_SEMANTIC = SG / "semantic_generators" / "toy_semantic_generator.safetensors"
 LONG_LATENT = SG / "latent_generators" / "toy_latent_generator.safetensors"
@@ -57,21 +59,6 @@ FIRST_ORACLE_CLIP = 800  # probe_semantic.py's split: the probes are fitted on t
 LONG_FRAMES, LONG_WINDOW = 481, 8  # example_workflows/api/semanticgen_long_video.json: 60 s at 8 fps, Swin window 8
 HELDOUT_SETS = {"heldout": HELDOUT, "heldout-plain": HELDOUT_PLAIN}
 LONG_DEFAULT = "a white square bouncing off the walls on a navy background"  # that workflow's prompt
-
-
-def comfy_vae_decoder():
-    """ComfyUI's own VAE (the shipped toy Wan VAE, as VAELoader loads it): normalised latents -> frames."""
-    sys.path.insert(0, os.environ["SEMANTICGEN_COMFYUI"])
-    from comfy.cli_args import args
-
-    args.cpu = True
-    import comfy.latent_formats
-    import comfy.sd
-    import comfy.utils
-
-    vae = comfy.sd.VAE(sd=comfy.utils.load_torch_file(str(ROOT / "models" / "vae" / "toy_wan_vae.safetensors")))
-    fmt = comfy.latent_formats.Wan21()
-    return lambda latent: vae.decode(fmt.process_out(latent))[0]  # (T, H, W, 3)
 
 
 def prompts(kind: str, extra: int) -> list[tuple[str, Reading]]:
@@ -228,12 +215,13 @@ def main() -> None:
     ap.add_argument("--strip", type=Path, default=None, help="--compare: a PNG strip of the first prompt's videos")
     ap.add_argument("--oracle", type=int, default=0, help="cached clips (from the 800th) for the oracle row")
     ap.add_argument("--cache", type=Path, default=WORK / "cache")
+    ap.add_argument("--dataset", type=Path, default=WORK / "dataset.safetensors", help="the cache's clips (--oracle)")
     ap.add_argument("--semantic-noise", type=float, default=0.1, help="the Latent Sampler's (workflow default 0.1)")
     a = ap.parse_args()
     if "SEMANTICGEN_COMFYUI" not in os.environ:
         raise SystemExit('SEMANTICGEN_COMFYUI is not set (eval "$(bash scripts/setup.sh)" first)')
     text_encoder, latent_g = MiniLMTextEncoder(), load_dit(a.latent)
-    models = Models(text_encoder, load_dit(a.semantic), latent_g, comfy_vae_decoder(), text_encoder.encode([""]))
+    models = Models(text_encoder, load_dit(a.semantic), latent_g, load_vae(TOY_VAE).decode, text_encoder.encode([""]))
     if a.long or a.compare:
         long_models = dataclasses.replace(models, semantic=load_dit(a.long_semantic), latent=load_dit(a.long_latent))
     rows: list[dict[str, float]] = []
@@ -252,19 +240,20 @@ def main() -> None:
             baseline = dataclasses.replace(long_models, latent=load_dit(a.baseline))
             compare_table(long_models, baseline, a.compare, a.semantic_noise, a.strip)
         if a.oracle:
-            print(f"oracle shape (real features): {oracle_shape(a, latent_g, models.decode)}/{a.oracle}")
+            hits = oracle(a, latent_g, models.decode)
+            print("oracle (real features): " + ", ".join(f"{k} {hits[k]}/{a.oracle}" for k in ATTRIBUTES))
 
 
-def oracle_shape(a: argparse.Namespace, latent_g, decode) -> int:
-    """Shape right from real semantic features: cached clips, read against their own captions."""
-    data, captions = CacheDataset(a.cache), []
-    for shard in sorted(a.cache.glob("*.safetensors")):
-        with safe_open(str(shard), framework="pt") as f:
-            captions += json.loads(f.metadata()["captions"])
-    if len(captions) != len(data) or FIRST_ORACLE_CLIP + a.oracle > len(data):
-        raise SystemExit(f"--oracle {a.oracle}: {a.cache} needs {FIRST_ORACLE_CLIP + a.oracle} clips with one caption "
-                         f"each, it has {len(data)} clips and {len(captions)} captions")  # fmt: skip
-    compressor, right, space = load_compressor(a.compressor), 0, latent_g.space
+def oracle(a: argparse.Namespace, latent_g, decode) -> dict[str, int]:
+    """Attributes right from real semantic features: cached clips, read against the clips they were rendered from
+    (the dataset's `clips` metadata; varied captions use words the reader does not parse)."""
+    data = CacheDataset(a.cache)
+    with safe_open(str(a.dataset), framework="pt") as f:
+        clips = json.loads(f.metadata()["clips"])
+    if len(clips) != len(data) or FIRST_ORACLE_CLIP + a.oracle > len(data):
+        raise SystemExit(f"--oracle {a.oracle}: {a.cache} ({len(data)} clips) and {a.dataset} ({len(clips)} clips) "
+                         f"must hold the same clips, at least {FIRST_ORACLE_CLIP + a.oracle}")  # fmt: skip
+    compressor, hits, space = load_compressor(a.compressor), dict.fromkeys(ATTRIBUTES, 0), latent_g.space
     frames, _ = space.layout(17, 64, 64)  # the cached clips: 17 frames, 64×64, at the space's video fps
     with torch.no_grad():
         for i in range(FIRST_ORACLE_CLIP, FIRST_ORACLE_CLIP + a.oracle):
@@ -272,9 +261,10 @@ def oracle_shape(a: argparse.Namespace, latent_g, decode) -> int:
             features = compressor(data.tensors["semantic"][i : i + 1])[0]  # (1, c, Ts, Hs, Ws) posterior means
             real = SemanticVideo(features, space.video_fps, 17, (64, 64), frames, space.temporal_patch, compressed=True)
             opts = SamplingOptions(seed=i, steps=20, cfg=3.0, shift=3.0)
-            latent = generate_latent(latent_g, text, data.null_text, real, a.semantic_noise, opts)
-            right += read_video(decode(latent)).shape == parse_prompt(captions[i]).shape
-    return right
+            seen = read_video(decode(generate_latent(latent_g, text, data.null_text, real, a.semantic_noise, opts)))
+            for k in ATTRIBUTES:
+                hits[k] += getattr(seen, k) == clips[i][k]
+    return hits
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -17,27 +16,14 @@ import torch
 from safetensors import safe_open
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT), os.environ.get("SEMANTICGEN_COMFYUI", "")]
+sys.path.insert(0, str(ROOT))
 
+from semanticgen.comfy_host import load_vae  # noqa: E402
 from semanticgen.encoder import load_encoder  # noqa: E402
 from semanticgen.text import MiniLMTextEncoder  # noqa: E402
 from semanticgen.train.build import build_cache  # noqa: E402
 
 SAMPLE_FPS = 4.0
-
-
-def comfy_vae(path: Path):
-    """ComfyUI's own VAE object and a callable: frames -> normalised latents (Wan21.process_in)."""
-    from comfy.cli_args import args
-
-    args.cpu = True
-    import comfy.latent_formats
-    import comfy.sd
-    import comfy.utils
-
-    vae = comfy.sd.VAE(sd=comfy.utils.load_torch_file(str(path), safe_load=True))
-    fmt = comfy.latent_formats.Wan21()
-    return lambda frames: fmt.process_in(vae.encode(frames[..., :3]))
 
 
 def main() -> None:
@@ -67,7 +53,7 @@ def main() -> None:
             sys.stdout.write(f"{done[0]}/{len(captions)} clips\n")
             sys.stdout.flush()
 
-    build_cache(samples, a.out, comfy_vae(a.vae), text.encode, load_encoder(a.encoder), fps, SAMPLE_FPS,
+    build_cache(samples, a.out, load_vae(a.vae).encode, text.encode, load_encoder(a.encoder), fps, SAMPLE_FPS,
                 a.shard_size, progress, first_shard=worker, shard_stride=workers)  # fmt: skip
 
 

@@ -26,6 +26,7 @@ from einops import rearrange
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from semanticgen.comfy_host import use_comfyui  # noqa: E402
 from semanticgen.compressor import load_compressor  # noqa: E402
 from semanticgen.dit_io import load_dit  # noqa: E402
 from semanticgen.features import SemanticVideo  # noqa: E402
@@ -131,13 +132,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=WORK / "convergence")
     a = ap.parse_args()
-    comfyui = os.environ.get("SEMANTICGEN_COMFYUI")
-    if not comfyui:
-        raise SystemExit('SEMANTICGEN_COMFYUI is not set (eval "$(bash scripts/setup.sh)" first)')
-    sys.path.insert(0, comfyui)
-    from comfy.cli_args import args
-
-    args.cpu = True
+    use_comfyui()  # $SEMANTICGEN_COMFYUI: eval "$(bash scripts/setup.sh)" first
     import comfy.sd
     import comfy.utils
 

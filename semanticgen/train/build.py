@@ -66,17 +66,20 @@ class ClipFolder:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, str]]:
         for path in self.files:
-            caption_file = path.with_suffix(".txt")
-            images, fps = self.decode(path)
-            if images.shape[0] < self.frames or not caption_file.is_file():
-                self.progress()
-                continue  # too short, or no caption
-            if abs(fps - self.fps) > 1e-3:
-                raise ValueError(f"videos: {path.name} runs at {fps} fps, the others at {self.fps}")
-            clip = fit_clip(images, self.frames, self.height, self.width)
-            self.used += 1
-            self.progress()
-            yield clip, caption_file.read_text().strip()
+            if (row := self.load(path)) is not None:
+                yield row
+
+    def load(self, path: Path) -> tuple[torch.Tensor, str] | None:
+        """One file's (clip, caption), or None for a video too short or without a caption."""
+        caption_file = path.with_suffix(".txt")
+        images, fps = self.decode(path)
+        self.progress()
+        if images.shape[0] < self.frames or not caption_file.is_file():
+            return None
+        if abs(fps - self.fps) > 1e-3:
+            raise ValueError(f"videos: {path.name} runs at {fps} fps, the others at {self.fps}")
+        self.used += 1
+        return fit_clip(images, self.frames, self.height, self.width), caption_file.read_text().strip()
 
     def check_used(self, folder: Path) -> None:
         """Refuse a build that found no usable clip (after it ran: only then is it known)."""
@@ -225,3 +228,57 @@ def build_sharded(
         if chunk := [row for i in idx if (row := load(i)) is not None]:
             writer.write(path, chunk, {"sources": names})
     return [p for p in written if p.exists()]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """python -m semanticgen.train.build: this process's shards of a folder of videos (with same-name .txt
+    captions), with ComfyUI's VAE and text encoder from --comfyui. Run once, or under `accelerate launch` / torchrun
+    on many processes and machines (each writes its own shards); re-running resumes."""
+    import argparse
+    import sys
+
+    from .. import comfy_host
+    from ..encoder import load_encoder
+
+    ap = argparse.ArgumentParser(prog="python -m semanticgen.train.build", description=main.__doc__)
+    ap.add_argument("--videos", type=Path, required=True, help="folder of videos and <name>.txt captions")
+    ap.add_argument("--out", type=Path, required=True, help="folder that receives shard-NNNNN.safetensors")
+    ap.add_argument("--vae", required=True, help="ComfyUI VAE file (Wan2.1)")
+    ap.add_argument("--text-encoder", required=True, help=f"{comfy_host.MINILM!r} or a ComfyUI text-encoder file")
+    ap.add_argument("--clip-type", default="wan", help="ComfyUI CLIP type of --text-encoder (default wan)")
+    ap.add_argument("--encoder", required=True, help="semantic encoder: extracted tower file or Qwen2.5-VL folder")
+    ap.add_argument("--comfyui", default=None, help="ComfyUI folder (default $SEMANTICGEN_COMFYUI)")
+    ap.add_argument("--frames", type=int, default=33, help="frames per clip (4k+1); longer cut, shorter skipped")
+    ap.add_argument("--width", type=int, default=480)
+    ap.add_argument("--height", type=int, default=480)
+    ap.add_argument("--sample-fps", type=float, default=1.6, help="frames per second shown to the semantic encoder")
+    ap.add_argument("--shard-size", type=int, default=256, help="clips per shard")
+    a = ap.parse_args(argv)
+    check_clip_frames(a.frames)
+    files = list_videos(a.videos)
+    plan = ShardPlan.from_env(len(files), a.shard_size)
+    if torch.cuda.is_available():  # one GPU per process; ComfyUI's model management uses the current device
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    comfy_host.use_comfyui(a.comfyui)
+    vae = comfy_host.load_vae(a.vae, a.comfyui)
+    text = comfy_host.load_text_encoder(a.text_encoder, a.comfyui, a.clip_type)
+    device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+    encoder = load_encoder(a.encoder).to(device)
+    folder = ClipFolder(files, comfy_host.decode_file, a.frames, a.height, a.width)
+    who = f"rank {plan.rank}/{plan.world}"
+    done = [0]
+
+    def progress(n: int) -> None:
+        done[0] += n
+        if done[0] % a.shard_size == 0:
+            sys.stderr.write(f"{who}: {done[0]} clips encoded\n")
+
+    writer = ShardWriter(vae.encode, text, encoder, folder.fps, a.sample_fps, progress)
+    clip = (a.frames, a.height, a.width, 3)
+    with torch.no_grad():
+        shards = build_sharded(plan, [p.name for p in files], lambda i: folder.load(files[i]), a.out, writer, clip)
+    sys.stdout.write(f"{who}: {len(shards)} shards in {a.out} ({folder.used} clips encoded now)\n")
+
+
+if __name__ == "__main__":
+    main()
