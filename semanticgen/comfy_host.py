@@ -96,10 +96,23 @@ def load_text_encoder(
 def decode_file(path: Path) -> tuple[torch.Tensor, float]:
     """Frames (T, H, W, C) in [0, 1] and the frame rate of a video file, by ComfyUI's decoder (PyAV); a file that
     is not a video is a ValueError naming it."""
-    from comfy_api.input_impl import VideoFromFile
+    from comfy_api.latest import InputImpl
 
     try:
-        parts = VideoFromFile(str(path)).get_components()
+        parts = InputImpl.VideoFromFile(str(path)).get_components()
     except Exception as e:  # PyAV raises many types for a file that is not a video
         raise ValueError(f"videos: {path.name} could not be decoded as a video ({e})") from e
     return parts.images, float(parts.frame_rate)
+
+
+def write_video(path: Path, frames: torch.Tensor, fps: float) -> Path:
+    """Frames (T, H, W, 3) in [0, 1] as an mp4 by ComfyUI's video writer (what its SaveVideo node writes)."""
+    from fractions import Fraction
+
+    from comfy_api.latest import InputImpl, Types
+
+    video = InputImpl.VideoFromComponents(
+        Types.VideoComponents(images=frames, frame_rate=Fraction(fps).limit_denominator())
+    )
+    video.save_to(str(path))
+    return path

@@ -42,6 +42,7 @@ from ..dit_io import load_wan_state_dict, read_dit_config, read_feature_norm, sa
 from ..features import SemanticSpace
 from ..flow import add_noise, flow_loss, shift_sigma
 from .cache import CacheDataset, ShardStream, open_cache
+from .samples import SampleConfig, Sampler
 from .sharded import consolidated, describe, full, like, load_optimizer_state, optimizer_state, trainable, use_fsdp2
 from .state import load_state, prune, save_state
 
@@ -82,6 +83,7 @@ class TrainConfig:
     streaming: bool = False  # read the cache a shard at a time (bounded host memory) instead of all in memory
     log_with: list[str] = field(default_factory=lambda: ["tensorboard"])  # accelerate trackers, into out/logs
     fsdp: bool = False  # shard with FSDP2 (a unit per block) also where accelerate would not: CPU processes
+    samples: dict = field(default_factory=dict)  # SampleConfig fields: sample videos (and evaluation) every N steps
 
     @classmethod
     def load(cls, path: str | Path, **overrides) -> TrainConfig:
@@ -233,6 +235,11 @@ def train(cfg: TrainConfig) -> Path:
     acc.print(describe(acc, params))
     bounds = data.meta["step_bounds"]
     meter = Throughput(cfg.batch_size * acc.num_processes, start)
+    sc = SampleConfig(**cfg.samples)
+    sc.check(cfg.stage)
+    sampler = None
+    if sc.every and acc.is_main_process:
+        sampler = Sampler(sc, cfg.stage, cfg.cache, cfg.semantic_dropout >= 1, acc.device)
     for step in range(start, cfg.steps):
         b = draw_batch(data, cfg, step, acc.process_index, space.channels, acc.num_processes)
         logs = train_step(acc, stage, opt, params, ema, b, bounds, cfg, step)
@@ -241,6 +248,8 @@ def train(cfg: TrainConfig) -> Path:
             report(acc, cfg, done, logs, opt.param_groups[0]["lr"], meter.rates(done, tokens_per_sample(raw, b, cfg)))
         if done % cfg.checkpoint_every == 0 or done == cfg.steps:
             checkpoint(acc, out, cfg, done, raw, opt, ema)
+        if sc.every and (done % sc.every == 0 or done == cfg.steps):
+            sample(acc, raw, ema, cfg, sampler, out, done)
     export(acc, raw, ema, cfg, out)
     acc.wait_for_everyone()
     acc.end_training()
@@ -398,7 +407,9 @@ def load_weights(stage: nn.Module, weights: dict[str, torch.Tensor], cfg: TrainC
 
 
 # may change between a run and its resumption: where things are, how often to log/checkpoint, and how long to train
-RESUMABLE_CHANGES = ("cache", "out", "steps", "log_every", "checkpoint_every", "keep_checkpoints", "fsdp", "log_with")
+RESUMABLE_CHANGES = (
+    *("cache", "out", "steps", "log_every", "checkpoint_every", "keep_checkpoints", "fsdp", "log_with", "samples"),
+)
 
 
 def check_resumable(saved: dict, cfg: TrainConfig, step: int, out: Path) -> None:
@@ -419,19 +430,50 @@ def check_resumable(saved: dict, cfg: TrainConfig, step: int, out: Path) -> None
         raise ValueError(f"{out}: the checkpoint there is at step {step}, past steps = {cfg.steps}")
 
 
+def ema_weights(acc, raw: nn.Module, ema: dict[str, torch.Tensor]) -> dict[str, torch.Tensor] | None:
+    """The stage's weights with the EMA in place of the trained ones, whole on the main process (None elsewhere;
+    every process takes part in the gathers)."""
+    keep = acc.is_main_process
+    weights = consolidated(raw.state_dict(), keep) | consolidated(ema, keep)
+    return weights if keep else None
+
+
+def part(weights: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {k.removeprefix(prefix): v for k, v in weights.items() if k.startswith(prefix)}
+
+
+def sample(acc, raw: nn.Module, ema: dict, cfg: TrainConfig, sampler: Sampler | None, out: Path, done: int) -> None:
+    """A sample set from the EMA weights (a fresh copy of the generator, unsharded, on the main process), and its
+    evaluation logged under eval/."""
+    weights = ema_weights(acc, raw, ema)
+    if sampler is not None:
+        dit = SemanticGenDiT(raw.dit.config, space=raw.dit.space)
+        dit.feature_norm = raw.dit.feature_norm
+        state = part(weights, "dit.")
+        dit.load_state_dict(merged_state(state, LoraSpec(**cfg.lora)) if cfg.lora else state)
+        compressor = None
+        if cfg.stage == "latent":
+            compressor = SemanticCompressor(raw.compressor.config)
+            compressor.load_state_dict(part(weights, "compressor."))
+            compressor = compressor.to(acc.device).eval()
+        logs = sampler(dit.to(acc.device).eval(), compressor, done, out)
+        if logs:
+            acc.log(logs, step=done)
+        acc.print(f"samples of step {done} in {out / 'samples'}" + "".join(f" {k} {v:.2f}" for k, v in logs.items()))
+    acc.wait_for_everyone()
+
+
 def export(acc, raw: nn.Module, ema: dict[str, torch.Tensor], cfg: TrainConfig, out: Path) -> None:
     """Write the EMA weights as SemanticGen checkpoints (config and semantic space in the metadata), whole; with
     LoRA also the adapter (lora.safetensors, semantic_embedding.safetensors)."""
-    keep = acc.is_main_process
-    weights = consolidated(raw.state_dict(), keep) | consolidated(ema, keep)
-    if not keep:
+    weights = ema_weights(acc, raw, ema)
+    if weights is None:
         return
-    part = lambda prefix: {k.removeprefix(prefix): v for k, v in weights.items() if k.startswith(prefix)}  # noqa: E731
-    dit = part("dit.")
+    dit = part(weights, "dit.")
     if cfg.lora:  # the adapter for the user's own Wan2.1, and the same model merged, for the pack's own loaders
         spec = LoraSpec(**cfg.lora)
         save_adapter(raw.dit, dit, spec, out)
         dit = merged_state(dit, spec)
     save_dit(raw.dit, out / f"{cfg.stage}_generator.safetensors", dit)
     if cfg.stage == "latent":
-        save_compressor(raw.compressor, out / "compressor.safetensors", part("compressor."))
+        save_compressor(raw.compressor, out / "compressor.safetensors", part(weights, "compressor."))
