@@ -37,17 +37,21 @@ PEFT_ADAPTER = "default"  # peft's adapter name: its keys read `<layer>.lora_A.d
 COMFY_PREFIX = "diffusion_model."  # ComfyUI's generic LoRA key prefix for a model's diffusion_model.* weights
 BLOCK_LINEARS = ("self_attn.q", "self_attn.k", "self_attn.v", "self_attn.o", "cross_attn.q", "cross_attn.k")
 BLOCK_LINEARS += ("cross_attn.v", "cross_attn.o", "ffn.0", "ffn.2")
+BASE_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
 @dataclass
 class LoraSpec:
     """LoRA of the DiT blocks' linears: `targets` are layer names inside a block (every block gets them); the update
     is (alpha / rank)·B·A. No LoRA dropout: its draws would come from the global RNG, and every random number of a
-    training step derives from (seed, step, rank) so that a resumed run continues exactly."""
+    training step derives from (seed, step, rank) so that a resumed run continues exactly. `base_dtype`
+    "bfloat16" stores the frozen linears' weights in bf16 (half the base's memory; the adapters, the embedding and
+    their optimizer state stay float32), for training under bf16 autocast."""
 
     rank: int = 32
     alpha: float = 32.0
     targets: list[str] = field(default_factory=lambda: list(BLOCK_LINEARS))
+    base_dtype: str = "float32"  # "float32" | "bfloat16"
 
     def __post_init__(self) -> None:
         if self.rank < 1 or not self.alpha > 0:
@@ -55,6 +59,8 @@ class LoraSpec:
         unknown = sorted(set(self.targets) - set(BLOCK_LINEARS))
         if unknown or not self.targets:
             raise ValueError(f"lora: targets must be a non-empty subset of {list(BLOCK_LINEARS)}, got {unknown}")
+        if self.base_dtype not in BASE_DTYPES:
+            raise ValueError(f"lora.base_dtype: expected one of {sorted(BASE_DTYPES)}, got {self.base_dtype!r}")
 
     @property
     def scale(self) -> float:
@@ -79,6 +85,9 @@ def add_lora(dit: SemanticGenDiT, spec: LoraSpec) -> SemanticGenDiT:
     inject_adapter_in_model(config, dit, adapter_name=PEFT_ADAPTER)
     for name, p in dit.named_parameters():
         p.requires_grad_(".lora_" in name or name.startswith(NEW_KEYS))
+    for module in dit.modules():  # the frozen linears: the bulk of the base's bytes
+        if isinstance(module, nn.Linear) and not module.weight.requires_grad:
+            module.to(BASE_DTYPES[spec.base_dtype])
     return dit
 
 
@@ -102,7 +111,7 @@ def comfy_lora(state: Mapping[str, torch.Tensor], spec: LoraSpec) -> dict[str, t
 
 def merged_state(state: Mapping[str, torch.Tensor], spec: LoraSpec) -> dict[str, torch.Tensor]:
     """A peft-wrapped DiT's state dict as a plain one, each wrapped weight W + (alpha / rank)·B·A (what a LoRA loader
-    at strength 1 computes), under the plain keys."""
+    at strength 1 computes), under the plain keys; in float32 (a bf16 base would round the update away)."""
     layers = set(lora_layers(state))
     out = {}
     for k, v in state.items():
@@ -111,10 +120,10 @@ def merged_state(state: Mapping[str, torch.Tensor], spec: LoraSpec) -> dict[str,
             if leaf == "weight":
                 a = state[f"{layer}.lora_A.{PEFT_ADAPTER}.weight"].float()
                 b = state[f"{layer}.lora_B.{PEFT_ADAPTER}.weight"].float()
-                v = (v.float() + spec.scale * b @ a).to(v.dtype)
-            out[f"{layer}.{leaf}"] = v
+                v = v.float() + spec.scale * b @ a
+            out[f"{layer}.{leaf}"] = v.float()
         elif ".lora_" not in k:
-            out[k] = v
+            out[k] = v.float() if v.is_floating_point() else v
     return out
 
 

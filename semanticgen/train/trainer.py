@@ -123,6 +123,8 @@ class LatentStage(nn.Module):
         spec = LoraSpec(**cfg.lora) if cfg.lora else None
         if spec and not cfg.init_from:
             raise ValueError("lora: needs init_from, the Wan2.1-layout DiT whose weights stay frozen")
+        if spec and spec.base_dtype == "bfloat16" and cfg.mixed_precision != "bf16":
+            raise ValueError("lora.base_dtype: a bfloat16 base needs mixed_precision 'bf16' (its matmuls autocast)")
         if cfg.init_from:
             init_dit(self.dit, cfg.init_from)
         if spec:
