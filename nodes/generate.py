@@ -25,6 +25,7 @@ from .inputs import (
     frames_input,
     sampler_input,
     seed_input,
+    semantic_noise_input,
     size_inputs,
     steps_input,
     swin_window,
@@ -264,14 +265,9 @@ class LatentSampler(io.ComfyNode):
                 io.Conditioning.Input("negative", optional=True, tooltip="Negative prompt for guidance (optional)."),
                 Semantic.Input("semantic", tooltip="From Semantic Sampler or Semantic Compressor (layout and motion)."),
                 *_sampling_inputs(5.0),
-                io.Float.Input(
-                    "semantic_noise",
-                    default=0.1,
-                    min=0.0,
-                    max=1.0,
-                    step=0.01,
-                    tooltip="Noise added to the semantic features first (closes the train/test gap; "
-                    "more = looser adherence to the reference).",
+                semantic_noise_input(
+                    "Noise added to the semantic features first (closes the train/test gap; "
+                    "more = looser adherence to the reference)."
                 ),
                 *attention_inputs(
                     "full: every token sees the whole video (cost grows with length²). swin: shifted time windows "

@@ -20,6 +20,10 @@ def seed_input(tooltip: str) -> io.Int.Input:
     return io.Int.Input("seed", default=0, min=0, max=SEED_MAX, control_after_generate=True, tooltip=tooltip)
 
 
+def semantic_noise_input(tooltip: str) -> io.Float.Input:
+    return io.Float.Input("semantic_noise", default=0.1, min=0.0, max=1.0, step=0.01, tooltip=tooltip)
+
+
 def frames_input(tooltip: str, max_frames: int = FRAMES_MAX) -> io.Int.Input:
     """Video length, 4k+1 frames (the Wan VAE's temporal grid)."""
     return io.Int.Input("frames", default=81, min=1, max=max_frames, step=4, tooltip=tooltip)

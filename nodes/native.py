@@ -55,6 +55,9 @@ class SemanticLatentFormat(comfy.latent_formats.LatentFormat):
         return self.norm.denormalize(latent) if self.norm is not None else latent
 
 
+IMAGE_CONDS = ("c_concat", "clip_fea", "y", "reference_latent", "time_dim_concat")  # Wan I2V / VACE-style inputs
+
+
 class NativeDiT(SemanticGenDiT):
     """SemanticGenDiT with the call signature ComfyUI's BaseModel uses. Same parameters and state-dict keys, so
     LoRAs in Wan2.1's key layout patch it."""
@@ -72,10 +75,16 @@ class NativeDiT(SemanticGenDiT):
         semantic_layout: tuple[tuple[int, ...], tuple[int, int]] | None = None,
         control=None,
         transformer_options: dict | None = None,
-        **_,
+        **extra,
     ) -> torch.Tensor:
         """ComfyUI's call: x (B, C, T, H, W), timestep (B,) in [0, 1000], context (B, L, D); `semantic` (B, c, Ts,
-        Hs, Ws) with its `semantic_layout` (step bounds in video frames, semantic grid) from the conditioning."""
+        Hs, Ws) with its `semantic_layout` (step bounds in video frames, semantic grid) from the conditioning.
+        Image conditioning (what Wan's image-to-video nodes attach) would be dropped silently, so it is refused."""
+        if unused := sorted(k for k in IMAGE_CONDS if extra.get(k) is not None):
+            raise ValueError(
+                f"conditioning: carries {', '.join(unused)} (image-to-video inputs), which a SemanticGen generator "
+                "does not take: condition it with text and Semantic Conditioning only"
+            )
         pos = None
         if semantic is not None:
             if semantic_layout is None:

@@ -18,6 +18,7 @@ from .generate import (
     blocks_to_swap_input,
     build_generator,
 )
+from .inputs import seed_input, semantic_noise_input
 from .models import check_choices, dtype_input, dtype_options, list_models, resolve_model
 from .native import (
     DEFAULT_SHIFT,
@@ -182,23 +183,11 @@ class SemanticConditioning(io.ComfyNode):
                     tooltip="Compressed semantic features (Semantic from Latent, or the "
                     "Semantic Compressor for a reference video).",
                 ),
-                io.Float.Input(
-                    "semantic_noise",
-                    default=0.1,
-                    min=0.0,
-                    max=1.0,
-                    step=0.01,
-                    tooltip="Noise mixed into the semantic features (the training noise augmentation): a "
-                    "little closes the gap between encoded and generated features.",
+                semantic_noise_input(
+                    "Noise mixed into the semantic features (the training noise augmentation): a "
+                    "little closes the gap between encoded and generated features."
                 ),
-                io.Int.Input(
-                    "seed",
-                    default=0,
-                    min=0,
-                    max=0xFFFFFFFFFFFFFFFF,
-                    control_after_generate=True,
-                    tooltip="Seed of the semantic noise (use the KSampler's seed to match the Latent Sampler).",
-                ),
+                seed_input("Seed of the semantic noise (use the KSampler's seed to match the Latent Sampler)."),
             ],
             outputs=[
                 io.Conditioning.Output(display_name="positive"),

@@ -282,3 +282,6 @@ def test_native_nodes_name_bad_inputs(pack):
         nodes["SemanticGenEmptySemanticLatent"].execute(model=sem_model, frames=16, width=64, height=64)
     for node in ("SemanticGenEmptySemanticLatent", "SemanticGenSemanticConditioning", "SemanticGenSwinAttention"):
         assert all(i.tooltip for i in nodes[node].define_schema().inputs), node
+    x, ctx = torch.zeros(1, 16, 2, 8, 8), torch.zeros(1, 4, 384)
+    with pytest.raises(ValueError, match="conditioning: carries c_concat, clip_fea .image-to-video inputs."):
+        native.model.diffusion_model(x, torch.tensor([500.0]), ctx, c_concat=x, clip_fea=ctx, attention_mask=None)
