@@ -11,12 +11,12 @@ Text-to-video runs the same library calls as the bundled workflow (semantic gene
 Wan VAE decode) with its sampling settings; the model-free reader scores each video against its prompt. `--oracle N`
 also reports each attribute from *real* semantic features: N cached clips (from the 800th on: the probes' split; the
 generators trained on every cached clip) through the compressor, the latent generator and the VAE, read against the
-clips they show — what the latent generator renders when stage 2 is perfect. `--long N`: N prompts of bouncing shapes
-for 481 frames (60 s at 8 fps) with Swin window 8, read by `semanticgen.toy.longclip` (identity per window, bounces,
-one-piece frames, Δdrift), made by the long-clip generators. `--compare N`: the paper's long-video comparison on N such
-prompts, SemanticGen (full-attention semantic plan, Swin latent stage) against the Swin-only baseline (the same latent
-recipe with text only, `configs/toy/stage_latent_long_textonly.json`), same prompts and seeds. Needs SEMANTICGEN_COMFYUI
-(eval "$(bash scripts/setup.sh)").
+clips they show — what the latent generator renders when stage 2 is perfect — and through the VAE alone. `--long N`: N
+prompts of bouncing shapes for 481 frames (60 s at 8 fps) with Swin window 8, read by `semanticgen.toy.longclip`
+(identity per window, bounces, one-piece frames, Δdrift), made by the long-clip generators. `--compare N`: the paper's
+long-video comparison on N such prompts, SemanticGen (full-attention semantic plan, Swin latent stage) against the Swin-
+only baseline (the same latent recipe with text only, `configs/toy/stage_latent_long_textonly.json`), same prompts and
+seeds. Needs SEMANTICGEN_COMFYUI (eval "$(bash scripts/setup.sh)").
 """
 
 from __future__ import annotations
@@ -221,7 +221,8 @@ def main() -> None:
     if "SEMANTICGEN_COMFYUI" not in os.environ:
         raise SystemExit('SEMANTICGEN_COMFYUI is not set (eval "$(bash scripts/setup.sh)" first)')
     text_encoder, latent_g = MiniLMTextEncoder(), load_dit(a.latent)
-    models = Models(text_encoder, load_dit(a.semantic), latent_g, load_vae(TOY_VAE).decode, text_encoder.encode([""]))
+    vae = load_vae(TOY_VAE)
+    models = Models(text_encoder, load_dit(a.semantic), latent_g, vae.decode, text_encoder.encode([""]))
     if a.long or a.compare:
         long_models = dataclasses.replace(models, semantic=load_dit(a.long_semantic), latent=load_dit(a.long_latent))
     rows: list[dict[str, float]] = []
@@ -240,30 +241,36 @@ def main() -> None:
             baseline = dataclasses.replace(long_models, latent=load_dit(a.baseline))
             compare_table(long_models, baseline, a.compare, a.semantic_noise, a.strip)
         if a.oracle:
-            hits = oracle(a, latent_g, models.decode)
-            print("oracle (real features): " + ", ".join(f"{k} {hits[k]}/{a.oracle}" for k in ATTRIBUTES))
+            for row, hits in oracle(a, latent_g, vae).items():
+                print(f"oracle ({row}): " + ", ".join(f"{k} {hits[k]}/{a.oracle}" for k in ATTRIBUTES))
 
 
-def oracle(a: argparse.Namespace, latent_g, decode) -> dict[str, int]:
-    """Attributes right from real semantic features: cached clips, read against the clips they were rendered from
-    (the dataset's `clips` metadata; varied captions use words the reader does not parse)."""
+def oracle(a: argparse.Namespace, latent_g, vae) -> dict[str, dict[str, int]]:
+    """Attributes right from real semantic features (cached clips through the compressor, the latent generator
+    and the VAE), and from the VAE alone (the same clips encoded and decoded), read against the clips they were
+    rendered from (the dataset's `clips` metadata; varied captions use words the reader does not parse)."""
     data = CacheDataset(a.cache)
     with safe_open(str(a.dataset), framework="pt") as f:
         clips = json.loads(f.metadata()["clips"])
+        videos = f.get_slice("frames")[FIRST_ORACLE_CLIP : FIRST_ORACLE_CLIP + a.oracle]
     if len(clips) != len(data) or FIRST_ORACLE_CLIP + a.oracle > len(data):
         raise SystemExit(f"--oracle {a.oracle}: {a.cache} ({len(data)} clips) and {a.dataset} ({len(clips)} clips) "
                          f"must hold the same clips, at least {FIRST_ORACLE_CLIP + a.oracle}")  # fmt: skip
-    compressor, hits, space = load_compressor(a.compressor), dict.fromkeys(ATTRIBUTES, 0), latent_g.space
+    compressor, space = load_compressor(a.compressor), latent_g.space
+    hits = {row: dict.fromkeys(ATTRIBUTES, 0) for row in ("real features", "VAE alone")}
     frames, _ = space.layout(17, 64, 64)  # the cached clips: 17 frames, 64×64, at the space's video fps
     with torch.no_grad():
-        for i in range(FIRST_ORACLE_CLIP, FIRST_ORACLE_CLIP + a.oracle):
+        for n, i in enumerate(range(FIRST_ORACLE_CLIP, FIRST_ORACLE_CLIP + a.oracle)):
             text = data.tensors["text"][i : i + 1]
             features = compressor(data.tensors["semantic"][i : i + 1])[0]  # (1, c, Ts, Hs, Ws) posterior means
             real = SemanticVideo(features, space.video_fps, 17, (64, 64), frames, space.temporal_patch, compressed=True)
             opts = SamplingOptions(seed=i, steps=20, cfg=3.0, shift=3.0)
-            seen = read_video(decode(generate_latent(latent_g, text, data.null_text, real, a.semantic_noise, opts)))
-            for k in ATTRIBUTES:
-                hits[k] += getattr(seen, k) == clips[i][k]
+            rendered = vae.decode(generate_latent(latent_g, text, data.null_text, real, a.semantic_noise, opts))
+            clip = videos[n].float() / 255
+            for row, video in (("real features", rendered), ("VAE alone", vae.decode(vae.encode(clip)))):
+                seen = read_video(video)
+                for k in ATTRIBUTES:
+                    hits[row][k] += getattr(seen, k) == clips[i][k]
     return hits
 
 
