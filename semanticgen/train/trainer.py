@@ -10,7 +10,8 @@ Stage `latent`:   latent generator + compressor jointly — flow loss on VAE lat
 Stage `semantic`: semantic generator on the frozen compressor's outputs — flow loss given text.
 
 All randomness of step `s` on process `r` comes from a generator seeded with (seed, s, r): a resumed run draws
-exactly the batches, timesteps and noise the uninterrupted run would have drawn.
+exactly the batches, timesteps and noise the uninterrupted run would have drawn. `samples` writes sample videos
+from the EMA weights every N steps beside the checkpoints (and, on the toy world, their adherence: `samples.py`).
 """
 
 from __future__ import annotations
@@ -409,9 +410,8 @@ def load_weights(stage: nn.Module, weights: dict[str, torch.Tensor], cfg: TrainC
 
 
 # may change between a run and its resumption: where things are, how often to log/checkpoint, and how long to train
-RESUMABLE_CHANGES = (
-    *("cache", "out", "steps", "log_every", "checkpoint_every", "keep_checkpoints", "fsdp", "log_with", "samples"),
-)
+RESUMABLE_CHANGES = ("cache", "out", "steps", "log_every", "checkpoint_every", "keep_checkpoints", "fsdp", "log_with")
+RESUMABLE_CHANGES += ("samples",)
 
 
 def check_resumable(saved: dict, cfg: TrainConfig, step: int, out: Path) -> None:
