@@ -1,10 +1,12 @@
 """The training memory planner against real training steps on CPU: the peak RSS increase of the trainer's stage
 module and `train_step` (fp32, AdamW, EMA) in a fresh process, for activation-dominated runs with and without
 activation checkpointing, batch 1 and 2, a weight-dominated run, and one rank of an FSDP2 run over 4 shards (a fake
-process group: the collectives do nothing, the memory is a real rank's); plus the saved-for-backward table against
-the tensors autograd really saves."""
+process group: the collectives do nothing, the memory is a real rank's), in fp32 and under bf16 autocast; plus the
+saved-for-backward table against the tensors autograd really saves."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 import torch
@@ -83,6 +85,29 @@ def test_each_regime_is_the_one_planned(measured):
     assert abs(saved / planned_saving - 1) <= 0.3, (
         f"saved {saved / 2**20:.1f} MiB, planned {planned_saving / 2**20:.1f}"
     )
+
+
+BF16_CASES = ("activations", "activations-checkpointed", "weights")
+
+
+@pytest.fixture(scope="module")
+def measured_bf16() -> dict[str, int]:
+    """The same cases under accelerate's bf16 autocast (CPU), in a process of their own (one precision each)."""
+    specs = [probe_spec(*CASES[n]) for n in BF16_CASES]
+    for spec in specs:
+        spec["train"]["mixed_precision"] = "bf16"
+    return dict(zip(BF16_CASES, peak_training_rss_increases(specs), strict=True))
+
+
+@pytest.mark.parametrize("name", BF16_CASES)
+def test_planned_bf16_peak_within_tolerance_of_measured(measured_bf16, name):
+    """The bf16 accounting (half-precision saved activations, autocast's half copies of the weights) against real
+    steps under CPU autocast; where activations dominate, the fp32 plan would be off by more than the tolerance."""
+    m = measured_bf16[name]
+    bf16, fp32 = (plan(replace(planner_config(*CASES[name]), mixed_precision=p)).peak for p in ("bf16", "no"))
+    assert abs(bf16 / m - 1) <= TOLERANCE, f"planned {bf16 / 2**20:.1f} MiB, measured {m / 2**20:.1f}"
+    if name.startswith("activations"):
+        assert abs(fp32 / m - 1) > abs(bf16 / m - 1)
 
 
 def test_fsdp_shard_arithmetic_matches_the_sharded_parameters():

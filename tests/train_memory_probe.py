@@ -88,7 +88,10 @@ def run(specs: list[dict]) -> None:
     from semanticgen.train.sharded import trainable
     from semanticgen.train.trainer import LatentStage, TrainConfig, draw_batch, train_step
 
-    acc = Accelerator(cpu=True, mixed_precision="no")
+    precisions = {spec["train"].get("mixed_precision", "no") for spec in specs}
+    if len(precisions) != 1:  # a process's accelerate state keeps its first precision
+        raise ValueError(f"specs: one mixed_precision per probe process, got {sorted(precisions)}")
+    acc = Accelerator(cpu=True, mixed_precision=precisions.pop())
 
     def steps(cfg: TrainConfig, spec: dict) -> None:
         shards = spec.get("fsdp_shards", 1)

@@ -23,13 +23,13 @@ Why it counts what it counts (the trainer, `trainer.py`, on accelerate):
   compressor; kept unsharded through forward and backward) and two blocks at a time (the current one and the
   prefetched next), in the compute dtype (accelerate's FSDP mixed-precision policy), plus one block's unsharded
   gradients before their reduce-scatter. Activations are per device (data parallel).
-* **LoRA** (a plan, not a trainer recipe yet): the base weights frozen in bf16, rank-r adapters on every block
-  linear trained with fp32 master weights, gradients, AdamW and EMA; activations as in full fine-tuning (the
-  adapters save the inputs the base linears would have).
+* **LoRA** (the trainer's `lora` with `base_dtype` bfloat16): the base weights frozen in bf16, rank-r adapters on
+  every block linear trained with fp32 master weights, gradients, AdamW and EMA; activations as in full fine-tuning
+  (the adapters save the inputs the base linears would have).
 
-Checked against the measured peak RSS increase of real training steps on CPU (fp32), and FSDP's sharding against
-one rank of fully_shard runs on a fake process group (tests/test_train_planner.py). The mixed-precision dtypes are
-the CUDA autocast rules and are not measured here (no GPU; CPU autocast has other op lists).
+Checked against the measured peak RSS increase of real training steps on CPU (fp32, and bf16 under CPU autocast),
+and FSDP's sharding against one rank of fully_shard runs on a fake process group (tests/test_train_planner.py).
+The mixed-precision dtypes are CUDA's autocast rules; CPU autocast's op lists differ in a few ops.
 """
 
 from __future__ import annotations
