@@ -1,5 +1,6 @@
 """FSDP2 on 2 CPU processes (gloo): both stages and the refinement mode train, resume exactly, and end where DDP
-ends (same steps, same batches per rank), with gradient clipping, EMA and activation checkpointing on the shards."""
+ends (same steps, same batches per rank), with gradient clipping, EMA and activation checkpointing on the shards,
+and sample sets made during training; bf16 under FSDP2."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from semanticgen.train import TrainConfig
 ATOL = 1e-5
 SPACE = dict(channels=8, pixels_per_token=28, sample_fps=4.0, temporal_patch=2, video_fps=8.0)
 GRAD_CLIP = 0.05  # below every step's gradient norm, so every step clips
+SAMPLES = {"every": 2, "count": 2, "steps": 2}
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +73,7 @@ def grad_norms(log: str) -> list[float]:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["latent", "semantic", "refine"])
 def test_fsdp_resumes_exactly_and_equals_ddp(cache, stage1, tmp_path, name):
-    kw = mode(name, stage1)
+    kw = mode(name, stage1) | {"samples": SAMPLES}  # sample sets at steps 2 and 4 (latents only: no VAE here)
     ddp = launch_two(config(cache, tmp_path / "ddp", **kw), tmp_path)
     fsdp = launch_two(config(cache, tmp_path / "fsdp", fsdp=True, **kw), tmp_path)
     assert "FSDP on 2 processes; sharded tensors:" in fsdp and "sharded tensors: 0/" not in fsdp, fsdp
@@ -87,6 +89,9 @@ def test_fsdp_resumes_exactly_and_equals_ddp(cache, stage1, tmp_path, name):
     assert_same_files(tmp_path / "ddp" / step4, tmp_path / "fsdp" / step4, STATE_FILES, atol=ATOL)
     assert_same_files(tmp_path / "ddp", tmp_path / "fsdp", exports, atol=ATOL)
     assert grad_norms(ddp) == pytest.approx(grad_norms(fsdp), abs=2e-4)  # as logged: 4 decimals
+    samples = Path("samples/step-00000004")  # made on rank 0 from the gathered EMA weights
+    assert_same_files(tmp_path / "fsdp" / samples, tmp_path / "resumed" / samples, ("samples.safetensors",))
+    assert_same_files(tmp_path / "ddp" / samples, tmp_path / "fsdp" / samples, ("samples.safetensors",), atol=1e-4)
     if name == "refine":  # the frozen compressor leaves bit-identical, from the sharded run too
         before = load_file(str(stage1 / "compressor.safetensors"))
         after = load_file(str(tmp_path / "fsdp" / "compressor.safetensors"))
