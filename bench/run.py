@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 def comfy_on_path() -> None:
     """ComfyUI's modules in-process (WanModel, its VAE, video writing), CPU only."""
-    from semanticgen.comfy_host import use_comfyui
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from comfy_host import use_comfyui
 
     use_comfyui()  # $SEMANTICGEN_COMFYUI, which `make bench` sets
 

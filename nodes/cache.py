@@ -10,28 +10,29 @@ import comfy.model_management as mm
 import comfy.utils
 import folder_paths
 import torch
+from comfy_api.input_impl import VideoFromFile
 from comfy_api.latest import io
 
-from ..semanticgen.comfy_host import TextEncode, WanVae, clip_encode, decode_file
 from ..semanticgen.text import MiniLMTextEncoder
 from ..semanticgen.train.build import ClipFolder, build_cache, check_clip_frames, list_videos
 from .inputs import frames_input, size_inputs
-from .models import inside
+from .models import decode_video, inside
 from .types import Encoder, TextEncoder
 
 
 def _decode(path: Path) -> tuple[torch.Tensor, float]:
     """Frames + frame rate of one video file (ComfyUI's decoder); the build stops here on /interrupt."""
     mm.throw_exception_if_processing_interrupted()
-    return decode_file(path)
+    parts = decode_video(VideoFromFile(str(path)), f"videos: {path.name} could not be decoded as a video")
+    return parts.images, float(parts.frame_rate)
 
 
-def _text_encoder(te) -> TextEncode:
+def _text_encoder(te):
     """Prompts -> token states, for our MiniLM encoder or any native ComfyUI CLIP (umT5 for Wan)."""
     if isinstance(te.model if hasattr(te, "model") else None, MiniLMTextEncoder):
         mm.load_models_gpu([te])
         return te.model.encode
-    return clip_encode(te)
+    return lambda texts: torch.cat([te.encode_from_tokens_scheduled(te.tokenize(t))[0][0] for t in texts])
 
 
 class BuildCache(io.ComfyNode):
@@ -95,7 +96,7 @@ class BuildCache(io.ComfyNode):
         src = inside(folder_paths.get_input_directory(), videos, "videos")
         out = inside(folder_paths.get_output_directory(), cache_name, "cache_name")
         files = list_videos(src)
-        wan = WanVae(vae, comfy.latent_formats.Wan21())
+        fmt = comfy.latent_formats.Wan21()
         pbar = comfy.utils.ProgressBar(len(files))
         clips = ClipFolder(files, _decode, frames, height, width, progress=lambda: pbar.update(1))
         mm.load_models_gpu([encoder])
@@ -103,7 +104,7 @@ class BuildCache(io.ComfyNode):
             shards = build_cache(
                 clips,
                 out,
-                wan.encode,
+                lambda f: fmt.process_in(vae.encode(f)).cpu(),
                 _text_encoder(text_encoder),
                 encoder.model,
                 clips.fps,

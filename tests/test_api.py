@@ -170,7 +170,7 @@ def test_build_cache_node_writes_shards_training_can_read(node_cache):
 
 
 def test_build_command_on_two_processes_writes_the_nodes_shards(node_cache, tmp_path):
-    """`python -m semanticgen.train.build` under torchrun, 2 processes (each writes its own shards), loads the same
+    """`scripts/build_cache.py` under torchrun, 2 processes (each writes its own shards), loads the same
     VAE and text encoder through ComfyUI's modules from the host tree and writes what the node wrote: the same
     shards, tensors and metadata (plus the `sources` each shard was built from)."""
     import os
@@ -182,7 +182,7 @@ def test_build_command_on_two_processes_writes_the_nodes_shards(node_cache, tmp_
     videos, expected = node_cache
     out, models = tmp_path / "cache", videos.parents[1] / "models"  # the server's (tiny) models, as the node used
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "semanticgen.train.build", "--videos", str(videos), "--out", str(out),
+           str(ROOT / "scripts" / "build_cache.py"), "--videos", str(videos), "--out", str(out),
            "--vae", str(models / "vae" / "toy_wan_vae.safetensors"), "--text-encoder", "minilm",
            "--encoder", str(models / "semanticgen" / "encoders" / "toy_encoder.safetensors"),
            "--frames", "9", "--width", "56", "--height", "56", "--sample-fps", "4", "--shard-size", "2"]  # fmt: skip

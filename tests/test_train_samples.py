@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
+from server_harness import ROOT
 from test_train import MODEL, cache, config, resume_copy  # noqa: F401 (fixture: 64 toy clips through ComfyUI's VAE)
 from tiny import tiny_wan_vae_state
 
@@ -16,6 +18,9 @@ from semanticgen.toy import Clip, caption, render
 from semanticgen.toy.evaluate import load_video
 from semanticgen.train import train
 from semanticgen.train.samples import SampleConfig, adherence_logs, first_rows, reading_hits
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import comfy_host  # noqa: E402  (what scripts/train.py passes as the host: ComfyUI's VAE and video writer)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +43,7 @@ def events(run):
 def test_latent_stage_writes_sample_videos_and_logs_their_adherence(cache, vae_file, tmp_path):  # noqa: F811
     pytest.importorskip("tensorboard")
     run = tmp_path / "run"
-    train(config(cache, run, samples=samples(vae_file)))  # 4 steps: sample sets at steps 2 and 4
+    train(config(cache, run, samples=samples(vae_file)), host=comfy_host)  # 4 steps: sample sets at steps 2 and 4
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step-00000002", "step-00000004"]
     rows = first_rows(cache, 2)
     scalars = events(run)
@@ -61,9 +66,9 @@ def test_latent_stage_writes_sample_videos_and_logs_their_adherence(cache, vae_f
 def test_a_resumed_run_makes_the_same_samples(cache, vae_file, tmp_path):  # noqa: F811
     """Fixed prompts and seeds: the set of step 4 is the same whether or not the run was resumed at step 2."""
     whole, resumed = tmp_path / "whole", tmp_path / "resumed"
-    train(config(cache, whole, samples=samples(vae_file, adherence=False), log_with=[]))
+    train(config(cache, whole, samples=samples(vae_file, adherence=False), log_with=[]), host=comfy_host)
     resume_copy(whole, 2, resumed)
-    train(config(cache, resumed, samples=samples(vae_file, adherence=False), log_with=[]))
+    train(config(cache, resumed, samples=samples(vae_file, adherence=False), log_with=[]), host=comfy_host)
     a, b = (load_file(r / "samples" / "step-00000004" / "samples.safetensors") for r in (whole, resumed))
     assert a.keys() == b.keys() == {"latents", "semantic"}
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -80,7 +85,10 @@ def test_semantic_stage_samples_new_prompts_through_a_latent_generator(cache, va
     model = dict(MODEL, in_dim=8, out_dim=8, patch_size=(1, 1, 1), semantic_dim=0)
     compressor = str(first / "compressor.safetensors")
     run = tmp_path / "semantic"
-    train(config(cache, run, stage="semantic", compressor_path=compressor, model=model, samples=sc, log_with=[]))
+    train(
+        config(cache, run, stage="semantic", compressor_path=compressor, model=model, samples=sc, log_with=[]),
+        host=comfy_host,
+    )
     folder = run / "samples" / "step-00000004"
     record = json.loads((folder / "samples.json").read_text())
     assert record["prompts"] == prompts and len(record["readings"]) == 2
@@ -114,6 +122,7 @@ def test_the_reader_scores_a_rendered_clip_against_its_caption():
         (dict(every=2, prompts=["a red circle"], text_encoder="minilm"), "latent", "samples.semantic_generator"),
         (dict(every=2, adherence=True), "latent", "samples.adherence"),
         (dict(every=-1), "latent", "samples: every"),
+        (dict(every=2, vae="vae.safetensors"), "latent", "train with `python scripts/train.py`"),
     ],
 )
 def test_sample_settings_that_cannot_work_are_refused_before_training(fields, stage, error):

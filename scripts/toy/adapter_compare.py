@@ -33,11 +33,11 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from adherence import TOY_VAE  # noqa: E402
+from comfy_host import load_vae  # noqa: E402
 
-from semanticgen.comfy_host import load_vae  # noqa: E402
 from semanticgen.compressor import load_compressor  # noqa: E402
 from semanticgen.dit import semantic_positions  # noqa: E402
 from semanticgen.dit_io import load_dit  # noqa: E402

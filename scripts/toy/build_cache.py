@@ -16,9 +16,10 @@ import torch
 from safetensors import safe_open
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from semanticgen.comfy_host import load_vae  # noqa: E402
+from comfy_host import load_vae  # noqa: E402
+
 from semanticgen.encoder import load_encoder  # noqa: E402
 from semanticgen.text import MiniLMTextEncoder  # noqa: E402
 from semanticgen.train.build import build_cache  # noqa: E402

@@ -24,9 +24,10 @@ import torch
 from einops import rearrange
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from semanticgen.comfy_host import use_comfyui  # noqa: E402
+from comfy_host import use_comfyui  # noqa: E402
+
 from semanticgen.compressor import load_compressor  # noqa: E402
 from semanticgen.dit_io import load_dit  # noqa: E402
 from semanticgen.features import SemanticVideo  # noqa: E402

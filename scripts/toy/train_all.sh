@@ -86,7 +86,7 @@ fill() {  # config -> the run's config with train_all.sh's placeholders filled i
 run() {  # config cache
   fill "$1"
   echo "[toy] $1: log in $work/$1.log"
-  "$py" -m semanticgen.train "$work/$1.json" --cache "$work/$2" --out "$work/$1" > "$work/$1.log" 2>&1
+  "$py" scripts/train.py "$work/$1.json" --cache "$work/$2" --out "$work/$1" > "$work/$1.log" 2>&1  # + ComfyUI's VAE
 }
 ( run stage_semantic cache && run stage_semantic_long cache_long ) &
 lane_a=$!

@@ -10,6 +10,9 @@ stage samples:
 - stage `latent`: the semantic plan comes from `semantic_generator`, or, for cached prompts, from the cached clips'
   own features through the compressor (re-synthesis: what the latent generator renders of a perfect plan). A
   text-only generator (`semantic_dropout` 1) samples from text alone.
+
+Decoding and writing videos, and text encoders other than MiniLM, are ComfyUI's: `host` (`scripts/comfy_host.py`,
+which `scripts/train.py` passes) loads them; the library itself never imports ComfyUI.
 """
 
 from __future__ import annotations
@@ -24,11 +27,11 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from .. import comfy_host
 from ..dit import SemanticGenDiT
 from ..dit_io import load_dit
 from ..features import SemanticVideo
 from ..pipeline import SamplingOptions, generate_latent, generate_semantic, generate_text_latent
+from ..text import MiniLMTextEncoder
 
 ATTRIBUTES = ("colour", "background", "shape", "motion")
 
@@ -50,7 +53,9 @@ class SampleConfig:
     semantic_noise: float = 0.1  # the Latent Sampler's noise on the plan
     adherence: bool = False  # toy world: read each video against its prompt, logged as eval/*
 
-    def check(self, stage: str) -> None:
+    def check(self, stage: str, host=None) -> None:
+        """Refuse settings that cannot work, before training starts. `host`: what loads ComfyUI's models (None: the
+        library alone, which has MiniLM but no VAE)."""
         if self.every < 0 or self.count < 1:
             raise ValueError(f"samples: every must be ≥ 0 and count ≥ 1, got {self.every} and {self.count}")
         if self.prompts and not self.text_encoder:
@@ -59,6 +64,12 @@ class SampleConfig:
             raise ValueError("samples.semantic_generator: stage latent samples of new prompts need their plans")
         if self.adherence and not (self.vae and (stage == "latent" or self.latent_generator)):
             raise ValueError("samples.adherence: reads videos, so needs vae (and latent_generator in stage semantic)")
+        needs_host = self.vae or (self.prompts and self.text_encoder != "minilm")
+        if needs_host and host is None:
+            raise ValueError(
+                "samples.vae / samples.text_encoder: ComfyUI's models are loaded by a host; train with "
+                "`python scripts/train.py` (or pass host=scripts/comfy_host to semanticgen.train.train)"
+            )
 
 
 def first_rows(cache: str | Path, n: int) -> dict:
@@ -108,13 +119,13 @@ def adherence_logs(readings: list[dict]) -> dict[str, float]:
 class Sampler:
     """Loads what sampling needs once (main process), then makes a sample set from given weights."""
 
-    def __init__(self, sc: SampleConfig, stage: str, cache: str, text_only: bool, device: torch.device):
-        sc.check(stage)
+    def __init__(self, sc: SampleConfig, stage: str, cache: str, text_only: bool, device: torch.device, host=None):
+        sc.check(stage, host)
         self.sc, self.stage, self.text_only, self.device = sc, stage, text_only, device
         rows = first_rows(cache, sc.count)
         self.build = rows["build"]
         if sc.prompts:
-            encode = comfy_host.load_text_encoder(sc.text_encoder, sc.comfyui)
+            encode = host.load_text_encoder(sc.text_encoder, sc.comfyui) if host else MiniLMTextEncoder().encode
             self.prompts, self.texts = list(sc.prompts), [encode([p]).float() for p in sc.prompts]
             self.null = encode([""]).float()
         else:
@@ -123,7 +134,8 @@ class Sampler:
         self.cached_semantic = rows["semantic"].float()
         self.planner = load_dit(sc.semantic_generator).to(device) if sc.semantic_generator else None
         self.renderer = load_dit(sc.latent_generator).to(device) if sc.latent_generator else None
-        self.vae = comfy_host.load_vae(sc.vae, sc.comfyui) if sc.vae else None
+        self.vae = host.load_vae(sc.vae, sc.comfyui) if sc.vae else None
+        self.host = host
 
     def opts(self, k: int) -> SamplingOptions:
         sc = self.sc
@@ -166,7 +178,7 @@ class Sampler:
         for k, lat in enumerate(tensors["latents"]):
             if self.vae is not None:
                 video = self.vae.decode(lat)
-                comfy_host.write_video(tmp / f"sample-{k:02d}.mp4", video, float(self.build["video_fps"]))
+                self.host.write_video(tmp / f"sample-{k:02d}.mp4", video, float(self.build["video_fps"]))
                 if sc.adherence:
                     readings.append(reading_hits(video, self.prompts[k]))
         save_file({k: torch.cat(v).contiguous() for k, v in tensors.items() if v}, str(tmp / "samples.safetensors"))

@@ -217,8 +217,9 @@ def draw_batch(
     return b
 
 
-def train(cfg: TrainConfig) -> Path:
-    """Run (or resume) a stage; returns the run folder holding the exported models."""
+def train(cfg: TrainConfig, host=None) -> Path:
+    """Run (or resume) a stage; returns the run folder holding the exported models. `host` loads ComfyUI's VAE and
+    text encoders for sample videos (`scripts/comfy_host.py`; the library never imports ComfyUI)."""
     acc = make_accelerator(cfg)
     out = Path(cfg.out)
     data = open_cache(cfg.cache, cfg.streaming, cfg.seed)
@@ -239,10 +240,10 @@ def train(cfg: TrainConfig) -> Path:
     bounds = data.meta["step_bounds"]
     meter = Throughput(cfg.batch_size * acc.num_processes, start)
     sc = SampleConfig(**cfg.samples)
-    sc.check(cfg.stage)
+    sc.check(cfg.stage, host)
     sampler = None
     if sc.every and acc.is_main_process:
-        sampler = Sampler(sc, cfg.stage, cfg.cache, cfg.semantic_dropout >= 1, acc.device)
+        sampler = Sampler(sc, cfg.stage, cfg.cache, cfg.semantic_dropout >= 1, acc.device, host)
     for step in range(start, cfg.steps):
         b = draw_batch(data, cfg, step, acc.process_index, space.channels, acc.num_processes)
         logs = train_step(acc, stage, opt, params, ema, b, bounds, cfg, step)

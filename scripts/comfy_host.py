@@ -1,8 +1,9 @@
-"""ComfyUI's own VAE, text encoders and video decoder for the library's commands (cache building, sample videos
-during training), loaded through ComfyUI's modules from a ComfyUI folder.
+"""ComfyUI's own VAE, text encoders, video decoder and writer for the project's commands (the cache builder, training
+with sample videos, the toy scripts), loaded through ComfyUI's modules from a ComfyUI folder.
 
-The library never imports ComfyUI elsewhere, and this module only when a command asks for one of these: training
-data and samples then go through exactly the models a ComfyUI user runs, with no second implementation of them.
+The library (`semanticgen/`) never imports ComfyUI: it takes these as callables (`semanticgen.train.build`) or as a
+`host` (`semanticgen.train.train(cfg, host=...)`), and the commands in `scripts/` pass this module. Training data and
+samples then go through exactly the models a ComfyUI user runs, with no second implementation of them.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def load_text_encoder(
     """`minilm` (the demo models' encoder), or a text-encoder file (e.g. umt5_xxl_fp8_e4m3fn_scaled.safetensors)
     through ComfyUI's CLIPLoader path with `clip_type`."""
     if str(path) == MINILM:
-        from .text import MiniLMTextEncoder
+        from semanticgen.text import MiniLMTextEncoder
 
         return MiniLMTextEncoder().encode
     if not Path(path).is_file():
