@@ -132,12 +132,31 @@ def check_semantic_request(
         raise ValueError("semantic generator: the checkpoint has no semantic-space metadata")
     if model.config.semantic_dim:
         raise ValueError("semantic generator: this is a latent generator (it takes semantic tokens)")
-    check_video_size(frames, height, width, space, space.vae_spatial * 2)
+    check_text_request(model, positive, negative, frames, height, width, opts, space, space.vae_spatial * 2)
+    return space
+
+
+def check_text_request(
+    model: SemanticGenDiT,
+    positive: torch.Tensor,
+    negative: torch.Tensor | None,
+    frames: int,
+    height: int,
+    width: int,
+    opts: SamplingOptions,
+    space: SemanticSpace,
+    multiple: int,
+    window: int | None = None,
+) -> None:
+    """What a request from text alone must satisfy: video size (sides multiples of `multiple` px), options,
+    prompts, window and memory."""
+    check_video_size(frames, height, width, space, multiple)
     check_options(opts)
     check_context(positive, model, "positive")
     check_context(negative, model, "negative", positive.shape[0])
-    check_memory(model, Settings(width=width, height=height, frames=frames, batch=positive.shape[0]), opts)
-    return space
+    if window is not None:
+        window_in_tokens(window, model.config.patch_size[0])
+    check_memory(model, Settings(width, height, frames, window, batch=positive.shape[0]), opts)
 
 
 def generate_semantic(
@@ -203,13 +222,9 @@ def generate_text_latent(
     generator trained with `semantic_dropout` does alone: the long-video comparison's Swin-only baseline."""
     space = model.space or SemanticSpace(channels=model.config.semantic_dim)
     patch = model.config.patch_size
-    check_video_size(frames, height, width, space, space.vae_spatial * patch[1])
-    check_options(opts)
-    check_context(positive, model, "positive")
-    check_context(negative, model, "negative", positive.shape[0])
-    if window is not None:
-        window_in_tokens(window, patch[0])
-    check_memory(model, Settings(width, height, frames, window, batch=positive.shape[0]), opts)
+    check_text_request(
+        model, positive, negative, frames, height, width, opts, space, space.vae_spatial * patch[1], window
+    )
     _, gh, gw = space.latent_grid(frames, height, width, patch)
     shape = (positive.shape[0], model.config.in_dim, space.latent_frames(frames), gh * patch[1], gw * patch[2])
     return _sample(model, positive, negative, shape, opts, callback, window)

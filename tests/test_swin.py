@@ -10,7 +10,7 @@ from tiny import TINY_SPACE, tiny_generator
 from semanticgen.attention import attention
 from semanticgen.dit import semantic_positions
 from semanticgen.features import SemanticVideo
-from semanticgen.pipeline import SamplingOptions, generate_latent
+from semanticgen.pipeline import SamplingOptions, generate_latent, generate_text_latent
 from semanticgen.swin import partition, window_attention, window_ids
 
 
@@ -139,6 +139,23 @@ def test_generate_latent_passes_the_window_through():
     assert (generate_latent(model, ctx, None, sem, 0.0, opts, window=2) - full).abs().max() > 1e-5
     with pytest.raises(ValueError, match="window: expected a whole number of latent frames"):
         generate_latent(model, ctx, None, sem, 0.0, opts, window=0)
+
+
+def test_text_only_latent_takes_the_window_and_refuses_bad_requests():
+    """The Swin-only baseline's sampler: no semantic tokens, the same window and up-front checks."""
+    model = tiny_generator("latent")
+    ctx = torch.randn(1, 3, 384, generator=torch.Generator().manual_seed(0))
+    opts = SamplingOptions(steps=2, cfg=1.0)
+    full = generate_text_latent(model, ctx, None, 33, 32, 32, opts)
+    assert full.shape == (1, model.config.in_dim, 9, 4, 4)
+    torch.testing.assert_close(generate_text_latent(model, ctx, None, 33, 32, 32, opts, window=9), full)
+    assert (generate_text_latent(model, ctx, None, 33, 32, 32, opts, window=2) - full).abs().max() > 1e-5
+    with pytest.raises(ValueError, match="window: expected a whole number of latent frames"):
+        generate_text_latent(model, ctx, None, 33, 32, 32, opts, window=0)
+    with pytest.raises(ValueError, match=r"frames: expected 4k\+1"):
+        generate_text_latent(model, ctx, None, 32, 32, 32, opts)
+    with pytest.raises(ValueError, match="width: expected a positive multiple of 16"):
+        generate_text_latent(model, ctx, None, 33, 32, 24, opts)
 
 
 def test_gathered_path_with_one_window_equals_full_attention():
