@@ -25,7 +25,14 @@ def peak_training_rss_increases(specs: list[dict]) -> list[int]:
     """Bytes by which each spec's `steps` training steps raised the peak RSS above the RSS before it, after a
     warm-up step of a tiny model (autograd, kernels and accelerate initialise once). Large allocations are mmap'd
     so freed tensors leave the RSS at once (as in memory_probe.py): a spec starts from what the last one left."""
-    env = {"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin", "MALLOC_MMAP_THRESHOLD_": "131072"}
+    # oneDNN capped at AVX2, which every x86-64 machine has: on a CPU with AMX its bf16 kernels keep ~40 MiB of
+    # packed weights for themselves (measured: 146 vs 107 MiB), a CPU-backend artefact no accelerator plan includes
+    env = {
+        "OMP_NUM_THREADS": "1",
+        "PATH": "/usr/bin:/bin",
+        "MALLOC_MMAP_THRESHOLD_": "131072",
+        "ONEDNN_MAX_CPU_ISA": "AVX2",
+    }
     out = subprocess.run(
         [sys.executable, __file__, json.dumps(specs)], capture_output=True, text=True, check=False, env=env
     )
