@@ -90,7 +90,7 @@ class Models:
     null: torch.Tensor  # the empty prompt's conditioning
 
 
-OPTS = dict(steps=20, cfg=3.0, shift=3.0)  # the bundled workflows' sampling settings
+OPTS = dict(steps=20, cfg=3.0, shift=3.0)  # the bundled workflows' sampling settings (--steps, --cfg, --shift)
 
 
 def generate(models: Models, text: str, seed: int, semantic_noise: float, frames: int = 17, window: int | None = None):
@@ -218,7 +218,10 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=WORK / "cache")
     ap.add_argument("--dataset", type=Path, default=WORK / "dataset.safetensors", help="the cache's clips (--oracle)")
     ap.add_argument("--semantic-noise", type=float, default=0.1, help="the Latent Sampler's (workflow default 0.1)")
+    for name, value in OPTS.items():
+        ap.add_argument(f"--{name}", type=type(value), default=value, help=f"sampling {name} (workflows: {value})")
     a = ap.parse_args()
+    OPTS.update(steps=a.steps, cfg=a.cfg, shift=a.shift)
     if "SEMANTICGEN_COMFYUI" not in os.environ:
         raise SystemExit('SEMANTICGEN_COMFYUI is not set (eval "$(bash scripts/setup.sh)" first)')
     text_encoder, latent_g = MiniLMTextEncoder(), load_dit(a.latent)
@@ -265,7 +268,7 @@ def oracle(a: argparse.Namespace, latent_g, vae) -> dict[str, dict[str, int]]:
             text = data.tensors["text"][i : i + 1]
             features = compressor(data.tensors["semantic"][i : i + 1])[0]  # (1, c, Ts, Hs, Ws) posterior means
             real = SemanticVideo(features, space.video_fps, 17, (64, 64), frames, space.temporal_patch, compressed=True)
-            opts = SamplingOptions(seed=i, steps=20, cfg=3.0, shift=3.0)
+            opts = SamplingOptions(seed=i, **OPTS)
             rendered = vae.decode(generate_latent(latent_g, text, data.null_text, real, a.semantic_noise, opts))
             clip = videos[n].float() / 255
             for row, video in (("real features", rendered), ("VAE alone", vae.decode(vae.encode(clip)))):
