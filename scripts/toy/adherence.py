@@ -2,6 +2,7 @@
 
     python scripts/toy/adherence.py                        # the shipped models, 12 demo + 48 drawn prompts
     python scripts/toy/adherence.py --latent RUN/latent_generator.safetensors --oracle 24
+    python scripts/toy/adherence.py --prompts none --oracle 24 --oracle-text none   # what the features alone carry
     python scripts/toy/adherence.py --prompts heldout      # the 48 held-out paraphrases (semanticgen.toy.captions)
     python scripts/toy/adherence.py --prompts heldout-plain   # the same in the world's own words
     python scripts/toy/adherence.py --prompts none --long 4   # minute-long videos, the long workflow's settings
@@ -215,6 +216,9 @@ def main() -> None:
     ap.add_argument("--baseline", type=Path, default=BASELINE, help="the Swin-only baseline's latent generator")
     ap.add_argument("--strip", type=Path, default=None, help="--compare: a PNG strip of the first prompt's videos")
     ap.add_argument("--oracle", type=int, default=0, help="cached clips (from the 800th) for the oracle row")
+    texts = "the oracle's prompt: the cached caption, the clip in the world's five templates (the shipped models'"
+    texts += " captions), or none (the empty prompt: what the features alone carry)"
+    ap.add_argument("--oracle-text", choices=("cache", "templated", "none"), default="cache", help=texts)
     ap.add_argument("--cache", type=Path, default=WORK / "cache")
     ap.add_argument("--dataset", type=Path, default=WORK / "dataset.safetensors", help="the cache's clips (--oracle)")
     ap.add_argument("--semantic-noise", type=float, default=0.1, help="the Latent Sampler's (workflow default 0.1)")
@@ -245,14 +249,15 @@ def main() -> None:
             baseline = dataclasses.replace(long_models, latent=load_dit(a.baseline))
             compare_table(long_models, baseline, a.compare, a.semantic_noise, a.strip)
         if a.oracle:
-            for row, hits in oracle(a, latent_g, vae).items():
+            for row, hits in oracle(a, latent_g, vae, text_encoder).items():
                 print(f"oracle ({row}): " + ", ".join(f"{k} {hits[k]}/{a.oracle}" for k in ATTRIBUTES))
 
 
-def oracle(a: argparse.Namespace, latent_g, vae) -> dict[str, dict[str, int]]:
+def oracle(a: argparse.Namespace, latent_g, vae, text_encoder: MiniLMTextEncoder) -> dict[str, dict[str, int]]:
     """Attributes right from real semantic features (cached clips through the compressor, the latent generator
     and the VAE), and from the VAE alone (the same clips encoded and decoded), read against the clips they were
-    rendered from (the dataset's `clips` metadata; varied captions use words the reader does not parse)."""
+    rendered from (the dataset's `clips` metadata; varied captions use words the reader does not parse). The
+    prompt is `--oracle-text`'s."""
     data = CacheDataset(a.cache)
     with safe_open(str(a.dataset), framework="pt") as f:
         clips = json.loads(f.metadata()["clips"])
@@ -265,17 +270,29 @@ def oracle(a: argparse.Namespace, latent_g, vae) -> dict[str, dict[str, int]]:
     frames, _ = space.layout(17, 64, 64)  # the cached clips: 17 frames, 64×64, at the space's video fps
     with torch.no_grad():
         for n, i in enumerate(range(FIRST_ORACLE_CLIP, FIRST_ORACLE_CLIP + a.oracle)):
-            text = data.tensors["text"][i : i + 1]
+            text = oracle_text(a.oracle_text, data, i, clips[i], text_encoder)
             features = compressor(data.tensors["semantic"][i : i + 1])[0]  # (1, c, Ts, Hs, Ws) posterior means
             real = SemanticVideo(features, space.video_fps, 17, (64, 64), frames, space.temporal_patch, compressed=True)
             opts = SamplingOptions(seed=i, **OPTS)
-            rendered = vae.decode(generate_latent(latent_g, text, data.null_text, real, a.semantic_noise, opts))
+            negative = None if a.oracle_text == "none" else data.null_text  # no prompt: nothing to guide by
+            rendered = vae.decode(generate_latent(latent_g, text, negative, real, a.semantic_noise, opts))
             clip = videos[n].float() / 255
             for row, video in (("real features", rendered), ("VAE alone", vae.decode(vae.encode(clip)))):
                 seen = read_video(video)
                 for k in ATTRIBUTES:
                     hits[row][k] += getattr(seen, k) == clips[i][k]
     return hits
+
+
+def oracle_text(kind: str, data: CacheDataset, i: int, clip: dict, text_encoder: MiniLMTextEncoder) -> torch.Tensor:
+    """Cached clip i's prompt (1, L, D) for the oracle: its cached caption, the same clip in the five templates, or
+    the empty prompt."""
+    if kind == "cache":
+        return data.tensors["text"][i : i + 1]
+    if kind == "none":
+        return data.null_text
+    fields = {k: clip[k] for k in ("shape", "colour", "background", "motion")}
+    return text_encoder.encode([caption(Clip(**fields), random.Random(i))])
 
 
 if __name__ == "__main__":
