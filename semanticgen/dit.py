@@ -52,6 +52,7 @@ class DiTConfig:
     freq_dim: int = 256
     patch_size: tuple[int, int, int] = (1, 2, 2)
     semantic_dim: int = 0  # c of in-context semantic tokens; 0 = none (plain Wan2.1 / semantic generator)
+    text_pool: bool = False  # also modulate every block by the prompt's mean token state (not in Wan2.1; see forward)
     qk_norm: bool = True
     cross_attn_norm: bool = True
     eps: float = 1e-6
@@ -265,6 +266,16 @@ class FeatureNorm:
         return z * std + mean
 
 
+def pooled_text(context: torch.Tensor) -> torch.Tensor:
+    """(B, Lt, D) token states -> (B, D), the mean over the prompt's tokens (rows past the text are zero).
+
+    A global summary of the prompt, as Flux adds its pooled CLIP vector to the timestep embedding: every block's
+    modulation then knows the prompt, while cross-attention alone must find each word among the tokens (a
+    small model learns that for the wordings it saw, and misses it for new ones)."""
+    used = (context.abs().sum(-1, keepdim=True) > 0).to(context)  # (B, Lt, 1)
+    return (context * used).sum(1) / used.sum(1).clamp(min=1)
+
+
 class SemanticGenDiT(nn.Module):
     def __init__(self, config: DiTConfig, operations: ModuleType = nn, space: SemanticSpace | None = None):
         super().__init__()
@@ -279,6 +290,8 @@ class SemanticGenDiT(nn.Module):
         )
         self.time_embedding = nn.Sequential(ops.Linear(cfg.freq_dim, cfg.dim), nn.SiLU(), ops.Linear(cfg.dim, cfg.dim))
         self.time_projection = nn.Sequential(nn.SiLU(), ops.Linear(cfg.dim, 6 * cfg.dim))
+        if cfg.text_pool:
+            self.text_pool = nn.Sequential(ops.Linear(cfg.text_dim, cfg.dim), nn.SiLU(), ops.Linear(cfg.dim, cfg.dim))
         if cfg.semantic_dim:
             self.semantic_embedding = nn.Sequential(
                 ops.Linear(cfg.semantic_dim, cfg.dim), nn.GELU(approximate="tanh"), ops.Linear(cfg.dim, cfg.dim)
@@ -347,6 +360,8 @@ class SemanticGenDiT(nn.Module):
         tokens = self.embed(x, grid, semantic)  # (B, L, D): latent tokens, then semantic tokens
         rope, parts = self._positions(grid, semantic_pos if semantic is not None else None, window, x.device)
         e = self.time_embedding(sinusoidal_embedding(self.config.freq_dim, timestep).to(tokens))  # (B, D)
+        if self.config.text_pool:
+            e = e + self.text_pool(pooled_text(context.to(tokens)))
         e6 = rearrange(self.time_projection(e), "b (k d) -> b k d", k=6)  # (B, 6, D)
         ctx = self.text_embedding(context.to(tokens))  # (B, Lt, D)
         for i, block in enumerate(self.run_blocks()):

@@ -7,7 +7,7 @@ import torch
 from tiny import random_dit
 
 from semanticgen.checkpoints import CheckpointError
-from semanticgen.dit import DiTConfig, SemanticGenDiT, latent_time, semantic_positions
+from semanticgen.dit import DiTConfig, SemanticGenDiT, latent_time, pooled_text, semantic_positions
 from semanticgen.dit_io import load_dit, load_wan_state_dict, save_dit
 
 TINY = dict(dim=64, ffn_dim=128, num_heads=2, num_layers=2, text_dim=32, freq_dim=256)
@@ -166,3 +166,23 @@ def test_compile_blocks_keeps_the_wan_key_layout():
     model = tiny_dit()
     keys = list(model.state_dict())
     assert list(compile_blocks(model).state_dict()) == keys  # compiled lazily, on the first forward pass
+
+
+def test_text_pool_reads_the_prompt_not_its_padding(tmp_path):
+    """The pool is the mean of the prompt's own tokens (zero padding after it changes nothing), it changes the
+    output, and the option survives an export."""
+    m = tiny_dit(text_pool=True, in_dim=4, out_dim=4)
+    g = torch.Generator().manual_seed(0)
+    x, t = torch.randn(1, 4, 2, 8, 8, generator=g), torch.tensor([500.0])
+    prompt = torch.randn(1, 5, 32, generator=g)
+    padded = torch.cat([prompt, torch.zeros(1, 3, 32)], dim=1)
+    torch.testing.assert_close(pooled_text(padded), prompt.mean(1))
+    with torch.no_grad():
+        base = m(x, t, prompt)
+        plain = tiny_dit(in_dim=4, out_dim=4)
+        plain.load_state_dict({k: v for k, v in m.state_dict().items() if not k.startswith("text_pool.")})
+        assert not torch.allclose(plain(x, t, prompt), base)  # the pooled path is part of the output
+    loaded = load_dit(save_dit(m, tmp_path / "pool.safetensors"))
+    assert loaded.config.text_pool
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x, t, prompt), base)
