@@ -225,7 +225,7 @@ def main() -> None:
     for name, value in OPTS.items():
         ap.add_argument(f"--{name}", type=type(value), default=value, help=f"sampling {name} (workflows: {value})")
     a = ap.parse_args()
-    OPTS.update(steps=a.steps, cfg=a.cfg, shift=a.shift)
+    OPTS.update({name: getattr(a, name) for name in OPTS})
     if "SEMANTICGEN_COMFYUI" not in os.environ:
         raise SystemExit('SEMANTICGEN_COMFYUI is not set (eval "$(bash scripts/setup.sh)" first)')
     text_encoder, latent_g = MiniLMTextEncoder(), load_dit(a.latent)

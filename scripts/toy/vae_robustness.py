@@ -3,9 +3,9 @@
     python scripts/toy/vae_robustness.py models/vae/toy_wan_vae.safetensors OTHER.safetensors --clips 48
 
 Renders `--clips` short toy clips (seeded), encodes each with the VAE, adds Gaussian noise of std σ in the
-normalised latent space the generators sample in (σ = 0.2 is what a generator leaves when it is as far off as
-20% noise), decodes and reads shape, colour and one-piece frames with the model-free readers. A generator's
-small latent errors cost shapes in proportion to how fast these rows fall (docs/toy_world.md, "the VAE decoder").
+normalised latent space the generators sample in, decodes and reads shape, colour and one-piece frames with the
+model-free readers: how fast these rows fall says how much a generator's small latent errors can cost in shapes
+(docs/toy_world.md, "Sampling settings are not the fix").
 Needs SEMANTICGEN_COMFYUI.
 """
 
