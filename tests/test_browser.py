@@ -86,6 +86,15 @@ def pack_controlled(prompt: dict, object_info: dict, twin: dict) -> dict:
     return out
 
 
+def shorter(prompt: dict) -> dict:
+    """The frontend's prompt with the long workflow's minute cut to 16 s (the minute itself runs in test_demo.py):
+    what is tested here is that the page's conversion runs, on every frontend and renderer."""
+    for node in prompt.values():
+        if node["class_type"] == "SemanticGenSemanticSampler" and node["inputs"]["frames"] > 129:
+            node["inputs"]["frames"] = 129  # 33 latent frames: still five Swin windows of 8
+    return prompt
+
+
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
 def test_workflow_loads_converts_and_runs(frontend, path):
     result = frontend[path.stem]
@@ -96,7 +105,7 @@ def test_workflow_loads_converts_and_runs(frontend, path):
     server = frontend["__server"]
     _, info = server.get("/object_info")
     assert pack_controlled(result["output"], info, twin) == twin  # our API twin == the frontend's own conversion
-    entry = server.run(result["output"])
+    entry = server.run(shorter(result["output"]))
     assert entry["status"]["status_str"] == "success", error_message(entry)
 
 

@@ -44,7 +44,7 @@ from semanticgen.features import SemanticVideo  # noqa: E402
 from semanticgen.pipeline import SamplingOptions, generate_latent, generate_semantic, generate_text_latent  # noqa: E402
 from semanticgen.text import MiniLMTextEncoder  # noqa: E402
 from semanticgen.toy import Clip, caption  # noqa: E402
-from semanticgen.toy.captions import HELDOUT, HELDOUT_PLAIN  # noqa: E402
+from semanticgen.toy.captions import HELDOUT, HELDOUT_PLAIN, HELDOUT_TEMPLATES, fill  # noqa: E402
 from semanticgen.toy.evaluate import DEMO_PROMPTS, Reading, parse_prompt, prompt_set, read_video  # noqa: E402
 from semanticgen.toy.longclip import LongReading, bounces_seen, identity, one_piece, read_long  # noqa: E402
 from semanticgen.train.cache import CacheDataset  # noqa: E402
@@ -217,8 +217,9 @@ def main() -> None:
     ap.add_argument("--strip", type=Path, default=None, help="--compare: a PNG strip of the first prompt's videos")
     ap.add_argument("--oracle", type=int, default=0, help="cached clips (from the 800th) for the oracle row")
     texts = "the oracle's prompt: the cached caption, the clip in the world's five templates (the shipped models'"
-    texts += " captions), or none (the empty prompt: what the features alone carry)"
-    ap.add_argument("--oracle-text", choices=("cache", "templated", "none"), default="cache", help=texts)
+    texts += " captions), in the held-out paraphrases' templates, or none (the empty prompt: what the features"
+    texts += " alone carry)"
+    ap.add_argument("--oracle-text", choices=("cache", "templated", "heldout", "none"), default="cache", help=texts)
     ap.add_argument("--cache", type=Path, default=WORK / "cache")
     ap.add_argument("--dataset", type=Path, default=WORK / "dataset.safetensors", help="the cache's clips (--oracle)")
     ap.add_argument("--semantic-noise", type=float, default=0.1, help="the Latent Sampler's (workflow default 0.1)")
@@ -285,14 +286,18 @@ def oracle(a: argparse.Namespace, latent_g, vae, text_encoder: MiniLMTextEncoder
 
 
 def oracle_text(kind: str, data: CacheDataset, i: int, clip: dict, text_encoder: MiniLMTextEncoder) -> torch.Tensor:
-    """Cached clip i's prompt (1, L, D) for the oracle: its cached caption, the same clip in the five templates, or
-    the empty prompt."""
+    """Cached clip i's prompt (1, L, D) for the oracle: its cached caption, the same clip in the five templates, in
+    one of the held-out paraphrases' templates (a sentence no training caption has), or the empty prompt."""
     if kind == "cache":
         return data.tensors["text"][i : i + 1]
     if kind == "none":
         return data.null_text
-    fields = {k: clip[k] for k in ("shape", "colour", "background", "motion")}
-    return text_encoder.encode([caption(Clip(**fields), random.Random(i))])
+    shown = Clip(**{k: clip[k] for k in ("shape", "colour", "background", "motion")})
+    if kind == "heldout":
+        text = fill(HELDOUT_TEMPLATES[i % len(HELDOUT_TEMPLATES)], shown, random.Random(i))
+    else:
+        text = caption(shown, random.Random(i))
+    return text_encoder.encode([text])
 
 
 if __name__ == "__main__":
