@@ -101,18 +101,54 @@ def test_training_lowers_the_loss(cache, tmp_path, capsys):
     assert (tmp_path / "run" / "compressor.safetensors").is_file()
 
 
-def launch_two(cfg: TrainConfig, folder: Path) -> str:
-    """Train `cfg` in 2 CPU processes over gloo; returns rank 0's log. torchrun, not `accelerate launch`: accelerate
-    1.15 runs a CPU config in a single process unless it goes through mpirun."""
+def launch_two(cfg: TrainConfig, folder: Path, torchrun: bool = False) -> str:
+    """Train `cfg` in 2 CPU processes over gloo; returns rank 0's log. The two ranks are started with the
+    environment torchrun gives them (RANK, WORLD_SIZE, MASTER_ADDR, ...), which is all the trainer and accelerate
+    read, without torchrun's own launcher process (3 s of imports per run); `torchrun=True` goes through torchrun
+    itself (one test does). Not `accelerate launch`: accelerate 1.15 runs a CPU config in a single process unless it
+    goes through mpirun."""
     path = folder / f"{Path(cfg.out).name}.json"
     path.write_text(json.dumps(cfg.__dict__))
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "semanticgen.train", str(path)]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "true"}
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    assert "MULTI_CPU on 2 processes" in done.stdout or "FSDP on 2 processes" in done.stdout, done.stdout[-2000:]
-    return done.stdout
+    train_cmd = [sys.executable, "-m", "semanticgen.train", str(path)]
+    if torchrun:
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *train_cmd[1:]]
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        out, err, code = done.stdout, done.stderr, done.returncode
+    else:
+        out, err, code = run_ranks(train_cmd, env)
+    assert code == 0, out[-2000:] + err[-4000:]
+    assert "MULTI_CPU on 2 processes" in out or "FSDP on 2 processes" in out, out[-2000:]
+    return out
+
+
+def run_ranks(cmd: list[str], env: dict[str, str], world: int = 2) -> tuple[str, str, int]:
+    """`cmd` as `world` ranks of one gloo job on this machine: (rank 0's stdout, every rank's stderr, the first
+    non-zero exit code or 0). A rank that fails stops the others, as torchrun does."""
+    import tempfile
+
+    from host import free_port
+
+    port, procs = str(free_port()), []
+    with tempfile.TemporaryDirectory() as logs:
+        for rank in range(world):
+            rank_env = {**env, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port, "WORLD_SIZE": str(world),
+                        "RANK": str(rank), "LOCAL_RANK": str(rank), "LOCAL_WORLD_SIZE": str(world)}  # fmt: skip
+            out, err = (open(Path(logs) / f"{rank}.{k}", "w") for k in ("out", "err"))  # noqa: SIM115
+            procs.append((subprocess.Popen(cmd, cwd=ROOT, env=rank_env, stdout=out, stderr=err), out, err))
+        try:
+            for proc, *_ in procs:
+                if proc.wait(timeout=600):
+                    break
+        finally:
+            for proc, out, err in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+                out.close(), err.close()
+        codes = [proc.returncode for proc, *_ in procs]
+        read = lambda name: (Path(logs) / name).read_text()  # noqa: E731
+        return read("0.out"), "".join(read(f"{r}.err") for r in range(world)), next((c for c in codes if c), 0)
 
 
 def resume_copy(run: Path, step: int, into: Path) -> None:
@@ -140,7 +176,9 @@ STATE_FILES = ("model.safetensors", "ema.safetensors", "optimizer.safetensors")
 
 @pytest.mark.slow
 def test_two_process_run_resumes_with_identical_continuation(cache, tmp_path):
-    launch_two(config(cache, tmp_path / "a", steps=4), tmp_path)  # straight through, checkpoints at 2 and 4
+    launch_two(
+        config(cache, tmp_path / "a", steps=4), tmp_path, torchrun=True
+    )  # straight through, checkpoints at 2 and 4
     resume_copy(tmp_path / "a", 2, tmp_path / "b")
     assert "resumed from step 2" in launch_two(config(cache, tmp_path / "b", steps=4), tmp_path)
     assert_same_files(tmp_path / "a/checkpoints/step-00000004", tmp_path / "b/checkpoints/step-00000004", STATE_FILES)
