@@ -89,7 +89,7 @@ def test_text_to_video_follows_the_prompt(demo_server):
 @pytest.mark.xfail(strict=True, reason=HELDOUT_NOT_MET)
 @marked
 def test_held_out_paraphrases_follow_the_prompt(demo_server):
-    """Issue 17's prompts in a user's own words: the 48 held-out paraphrases (templates and synonyms no training
+    """Issue 17's prompts in a user's own words: the 48 held-out paraphrases (sentence templates no training
     caption uses, semanticgen.toy.captions) through the bundled text-to-video workflow, read by the model-free
     reader. It stops as soon as a floor can no longer be reached (the verdict of the whole set, sooner)."""
     n = len(HELDOUT)

@@ -145,7 +145,8 @@ def run_ranks(cmd: list[str], env: dict[str, str], world: int = 2) -> tuple[str,
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
-                out.close(), err.close()
+                out.close()
+                err.close()
         codes = [proc.returncode for proc, *_ in procs]
         read = lambda name: (Path(logs) / name).read_text()  # noqa: E731
         return read("0.out"), "".join(read(f"{r}.err") for r in range(world)), next((c for c in codes if c), 0)
@@ -176,9 +177,8 @@ STATE_FILES = ("model.safetensors", "ema.safetensors", "optimizer.safetensors")
 
 @pytest.mark.slow
 def test_two_process_run_resumes_with_identical_continuation(cache, tmp_path):
-    launch_two(
-        config(cache, tmp_path / "a", steps=4), tmp_path, torchrun=True
-    )  # straight through, checkpoints at 2 and 4
+    # straight through, checkpoints at 2 and 4; through torchrun itself (the other two-process runs set its env)
+    launch_two(config(cache, tmp_path / "a", steps=4), tmp_path, torchrun=True)
     resume_copy(tmp_path / "a", 2, tmp_path / "b")
     assert "resumed from step 2" in launch_two(config(cache, tmp_path / "b", steps=4), tmp_path)
     assert_same_files(tmp_path / "a/checkpoints/step-00000004", tmp_path / "b/checkpoints/step-00000004", STATE_FILES)
