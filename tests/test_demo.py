@@ -102,14 +102,12 @@ def test_held_out_paraphrases_follow_the_prompt(demo_server):
         pieces.append(one_piece(frames))
         if seen != want:
             misses.append((p.text, seen))
-        done = seed + 1  # the best rates the rest of the set could still give (every later prompt right)
+        done = seed + 1  # the best rates the rest could give (every later prompt right); after the last: the rates
         best = {k: (hits[k] + n - done) / n for k in ATTRIBUTES} | {"one_piece": (sum(pieces) + n - done) / n}
         lost = [k for k, floor in HELDOUT_FLOORS.items() if best[k] < floor]
         assert not lost, (f"after {done}/{n} prompts {lost} can no longer reach their floors", dict(hits), misses)
     rates = {k: hits[k] / n for k in ATTRIBUTES} | {"one_piece": sum(pieces) / n}
     print("held-out adherence", json.dumps(rates), misses)  # noqa: T201 (shown with -s)
-    for k, floor in HELDOUT_FLOORS.items():
-        assert rates[k] >= floor, (k, rates, misses)
 
 
 @pytest.mark.xfail(strict=True, reason=LONG_NOT_MET)
