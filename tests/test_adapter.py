@@ -100,6 +100,7 @@ def test_lora_run_resumes_with_identical_continuation(run, tmp_path):
     assert_same_files(out, resumed, ("lora.safetensors", "semantic_embedding.safetensors"))
 
 
+@pytest.mark.comfy
 def test_adapter_through_core_lora_loader_equals_the_trained_model(run, pack, comfy_modules):
     """The exported LoRA + embedding, loaded on the plain Wan2.1 file through the native path (the pack's loader,
     core's LoraLoaderModelOnly), give the trained peft model's output; one denoiser call, same inputs."""

@@ -16,7 +16,8 @@ import workflows as spec  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 WORKFLOWS = sorted((ROOT / "example_workflows").glob("*.json"))
-ARTIFACTS = ROOT / "tests" / "artifacts"
+# screenshots (the pinned host's become the template thumbnails); .ci/run points a second host's elsewhere
+ARTIFACTS = Path(os.environ.get("SEMANTICGEN_ARTIFACTS") or ROOT / "tests" / "artifacts")
 
 
 # (frontend, Vue nodes): the frontend the host requires and the newest on PyPI, each with the canvas renderer and

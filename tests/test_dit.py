@@ -17,6 +17,7 @@ def tiny_dit(seed: int = 0, **kw) -> SemanticGenDiT:
     return random_dit(DiTConfig(**{**TINY, **kw}), seed)
 
 
+@pytest.mark.comfy
 def test_matches_comfyui_wanmodel(comfy_modules):
     import comfy.ops
     from comfy.ldm.wan.model import WanModel
